@@ -1,0 +1,311 @@
+"""``JointMaker``: an LMSR market maker that holds the whole joint distribution explicitly.
+
+State
+-----
+The maker's true state is the vector of log-weights :math:`\\ell_\\omega = q_\\omega / b`
+(Hanson's share vector divided by the liquidity). It is stored as
+``logw + offset`` so that a trade that shifts every outcome by the same amount changes one
+number. For speed the maker also keeps a *cache* of scaled weights
+:math:`w_\\omega = \\exp(\\ell_\\omega - \\text{ref})` and their sum :math:`Z`, so that
+
+.. math:: C(q) = b\\,(\\text{offset} + \\text{ref} + \\log Z), \\qquad
+          p(E) = \\frac{\\sum_{\\omega \\in E} w_\\omega}{Z}.
+
+A trade is a move :math:`q \\to q + \\Delta` with :math:`\\Delta` constant on the parts of a
+partition of :math:`\\Omega` (an event and its complement; or :math:`A\\wedge B`,
+:math:`\\neg A\\wedge B`, :math:`\\neg B`). Because :math:`C(q + k\\mathbf 1) = C(q) + k`, the
+maker leaves the largest part untouched (its value goes to ``offset``) and rescales only the
+other parts: a trade on event :math:`E` reads and writes only :math:`E` (or only
+:math:`\\neg E`, whichever is smaller). Its cost is computed in log space,
+
+.. math:: C(q + \\Delta) - C(q) = b\\,\\Bigl[\\operatorname{logsumexp}_r
+          \\bigl(\\log Z_r + \\Delta_r / b\\bigr) - \\operatorname{logsumexp}_r \\log Z_r\\Bigr],
+
+where :math:`Z_r` is the (true) mass of part :math:`r`.
+
+Stability
+---------
+The cache is rebuilt exactly from ``logw`` (``ref = max logw``) whenever the accumulated
+rescaling could approach overflow (``drift > 50`` in log units), after 2048 trades, or when
+the running error bound on :math:`Z` exceeds :math:`10^{-13} Z`. Masses smaller than
+:math:`10^{-200} Z`, which the cache may hold as underflowed zeros, are recomputed exactly
+with log-sum-exp over ``logw``. So prices and costs are accurate for any liquidity and any
+magnitude of :math:`q/b`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import logsumexp
+
+from predmarket.errors import InvalidInput, SpaceTooLarge
+from predmarket.scoring import check_liquidity
+from predmarket.selection import Selection
+from predmarket.spaces import OutcomeSpace
+
+__all__ = ["JointMaker", "MovePlan", "DEFAULT_MAX_OUTCOMES"]
+
+#: Largest joint the maker allocates unless told otherwise (2**24 doubles = 128 MiB).
+DEFAULT_MAX_OUTCOMES = 1 << 24
+
+_DRIFT_LIMIT = 50.0  # log units of rescaling before the cache is rebuilt
+_SYNC_EVERY = 2048  # trades between exact rebuilds of the cache
+_TINY = 1e-200  # relative mass below which the cache may have underflowed
+_EPS = np.finfo(float).eps
+
+
+@dataclass(frozen=True)
+class MovePlan:
+    """A priced move, ready for :meth:`JointMaker.commit`.
+
+    ``cost`` is :math:`C(q+\\Delta) - C(q)`; the other fields say how to make the move.
+    """
+
+    cost: float
+    keep: int
+    v: np.ndarray
+    scaled: np.ndarray
+    parts: list
+    version: int
+
+
+class JointMaker:
+    """LMSR market maker over an explicit joint outcome space.
+
+    Parameters
+    ----------
+    space : OutcomeSpace
+    liquidity : float
+        Hanson's :math:`b > 0`.
+    prior : array_like, optional
+        Initial prices, a strictly positive distribution over the flat joint (normalised
+        here). Defaults to uniform. The initial state is :math:`q_0 = b \\log P_0`, so
+        :math:`C(q_0) = 0`.
+    max_outcomes : int
+        Refuse (with :class:`~predmarket.errors.SpaceTooLarge`) to allocate a larger joint.
+
+    References
+    ----------
+    .. [1] R. Hanson, "Combinatorial information market design", 2003.
+    .. [2] R. Hanson, "Logarithmic market scoring rules for modular combinatorial
+       information aggregation", 2007.
+    """
+
+    def __init__(
+        self,
+        space: OutcomeSpace,
+        liquidity: float,
+        *,
+        prior=None,
+        max_outcomes: int = DEFAULT_MAX_OUTCOMES,
+    ):
+        if not isinstance(space, OutcomeSpace):
+            raise InvalidInput(f"expected an OutcomeSpace, got {type(space).__name__}")
+        self.space = space
+        self.liquidity = check_liquidity(liquidity)
+        if isinstance(max_outcomes, bool) or not isinstance(max_outcomes, (int, np.integer)) \
+                or max_outcomes < 1:
+            raise InvalidInput(f"max_outcomes must be a positive integer, got {max_outcomes!r}")
+        if space.size > max_outcomes:
+            raise SpaceTooLarge(
+                f"the joint of {len(space)} variables has {space.size:,} outcomes, more than "
+                f"max_outcomes={max_outcomes:,}; raise max_outcomes (memory: "
+                f"{space.size * 8 / 2**20:,.0f} MiB per array) or use a factored maker"
+            )
+        if prior is None:
+            self._logw = np.zeros(space.size)
+        else:
+            p = np.asarray(prior, dtype=float).ravel()
+            if p.shape != (space.size,) or not np.all(np.isfinite(p)) or np.any(p <= 0):
+                raise InvalidInput(
+                    f"prior must be {space.size} finite, strictly positive numbers over the "
+                    f"joint; got shape {np.shape(prior)}"
+                    + ("" if p.shape != (space.size,) else f", min {np.min(p)!r}")
+                )
+            self._logw = np.log(p / p.sum())
+        self._offset = -float(logsumexp(self._logw))  # C(q0) = 0
+        self._pending: list[tuple[Selection, float]] = []
+        self._version = 0
+        self._resync()
+
+    # -- cache ------------------------------------------------------------------------
+    def _fold(self) -> None:
+        """Apply pending log-weight deltas to ``logw``."""
+        for sel, delta in self._pending:
+            sel.add(self._logw, delta)
+        self._pending.clear()
+
+    def _resync(self) -> None:
+        """Rebuild the cached weights and their sum exactly from ``logw``."""
+        self._fold()
+        finite = self._logw[np.isfinite(self._logw)]
+        self._ref = float(finite.max())
+        self._w = np.exp(self._logw - self._ref)
+        self._z = float(self._w.sum())
+        self._z_err = self._z * _EPS * np.log2(self._w.size + 1)
+        self._drift = 0.0
+        self._since_sync = 0
+
+    def _log_mass(self, sel: Selection | None) -> float:
+        """True :math:`\\log \\sum_{\\omega \\in E} e^{q_\\omega/b}`; exact for tiny masses."""
+        if sel is None:
+            return self._offset + self._ref + float(np.log(self._z))
+        z = sel.sum(self._w)
+        if z > _TINY * self._z:
+            return self._offset + self._ref + float(np.log(z))
+        self._fold()
+        return self._offset + float(logsumexp(sel.values(self._logw)))
+
+    # -- queries ----------------------------------------------------------------------
+    @property
+    def size(self) -> int:
+        """Number of joint outcomes."""
+        return self.space.size
+
+    def log_partition(self, sel: Selection | None = None) -> float:
+        """:math:`\\log \\sum_{\\omega \\in E} \\exp(q_\\omega / b)` (all of :math:`\\Omega`
+        when ``sel`` is None). ``-inf`` when the event has no reachable outcome."""
+        return self._log_mass(sel)
+
+    def cost(self) -> float:
+        """Current value of the cost function :math:`C(q)`."""
+        return self.liquidity * self._log_mass(None)
+
+    def probability(self, sel: Selection, given: Selection | None = None) -> float:
+        """:math:`P(E)`; with ``given`` the ratio of masses, so pass the selection of
+        :math:`A \\wedge B` as ``sel`` and of :math:`B` as ``given`` for :math:`P(A \\mid B)`."""
+        num = self._log_mass(sel)
+        den = self._log_mass(given)
+        return float(np.exp(num - den)) if np.isfinite(num) else 0.0
+
+    def probabilities(self) -> np.ndarray:
+        """The market's joint distribution as a new flat array (exact, from ``logw``)."""
+        self._fold()
+        return np.exp(self._logw - logsumexp(self._logw))
+
+    def log_weights(self) -> np.ndarray:
+        """The true state :math:`q/b` as a new flat array (``-inf`` where excluded)."""
+        self._fold()
+        return self._logw + self._offset
+
+    def log_marginal(self, keep_axes: Sequence[int], reachable=None) -> np.ndarray:
+        """:math:`\\log \\sum e^{q/b}` summed over every axis not in ``keep_axes``.
+
+        ``reachable`` (boolean, marginal-shaped) marks the entries that observations have
+        not excluded; the others are ``-inf``. Defaults to all entries.
+        """
+        return self._log_marginal_of(self._w, keep_axes, reachable, 0.0, ())
+
+    def _log_marginal_of(self, w, keep_axes, reachable, shift, exact_deltas) -> np.ndarray:
+        """Log marginal of the cached weights ``w`` (scaled by ``exp(-shift)``); exact
+        recomputation from ``logw`` plus ``exact_deltas`` where the cache underflowed."""
+        drop = tuple(a for a in range(len(self.space.shape)) if a not in set(keep_axes))
+        sums = w.reshape(self.space.shape).sum(axis=drop)
+        live = sums if reachable is None else sums[reachable]
+        if np.all(live > _TINY * live.max()):
+            with np.errstate(divide="ignore"):
+                out = np.log(sums) + self._ref + self._offset + shift
+            if reachable is not None:
+                out[~reachable] = -np.inf
+            return out
+        # Some masses may have underflowed in the cache: compute them exactly.
+        self._fold()
+        logw = self._logw.copy()
+        for sel, value in exact_deltas:
+            sel.add(logw, value)
+        with np.errstate(invalid="ignore"):
+            return logsumexp(logw.reshape(self.space.shape), axis=drop) + self._offset
+
+    # -- trades -----------------------------------------------------------------------
+    def _plan(self, parts: Sequence[Selection], values: Sequence[float]):
+        """Cost of the move and how to make it, without changing anything.
+
+        Only the parts other than the largest are read; the largest part's mass is
+        :math:`Z` minus theirs (read directly only when that difference cancels).
+        """
+        if len(parts) != len(values) or not parts:
+            raise InvalidInput("a move needs one value per part of a non-empty partition")
+        keep = int(np.argmax([s.size for s in parts]))
+        logm = np.empty(len(parts))
+        scaled = np.zeros(len(parts))  # masses in cache units (w)
+        base = self._offset + self._ref
+        for r, sel in enumerate(parts):
+            if r != keep:
+                logm[r] = self._log_mass(sel)
+                scaled[r] = np.exp(logm[r] - base)
+        z_keep = self._z - scaled.sum()
+        if z_keep < 1e-6 * self._z:  # cancellation: read the part itself
+            logm[keep] = self._log_mass(parts[keep])
+            z_keep = float(np.exp(logm[keep] - base))
+        else:
+            logm[keep] = base + float(np.log(z_keep))
+        scaled[keep] = z_keep
+        v = np.asarray(values, dtype=float) / self.liquidity
+        if not np.all(np.isfinite(v)):
+            raise InvalidInput(f"move values must be finite, got {list(values)!r}")
+        live = np.isfinite(logm)
+        cost = self.liquidity * float(
+            logsumexp(logm[live] + v[live]) - logsumexp(logm[live]))
+        return MovePlan(cost, keep, v, scaled, list(parts), self._version)
+
+    def plan(self, parts: Sequence[Selection], values: Sequence[float]) -> MovePlan:
+        """Price the move that adds ``values[r]`` to :math:`q_\\omega` on ``parts[r]``
+        (the parts partition :math:`\\Omega`) without changing anything; pass the result
+        to :meth:`commit` to make it."""
+        return self._plan(parts, values)
+
+    def quote(self, parts: Sequence[Selection], values: Sequence[float]) -> float:
+        """Cost :math:`C(q + \\Delta) - C(q)` of a move (see :meth:`plan`)."""
+        return self._plan(parts, values).cost
+
+    def apply(self, parts: Sequence[Selection], values: Sequence[float]) -> float:
+        """Make a move and return its cost."""
+        return self.commit(self._plan(parts, values))
+
+    def commit(self, plan: MovePlan) -> float:
+        """Make a move priced by :meth:`plan` (in the state it was planned in)."""
+        if plan.version != self._version:
+            raise InvalidInput("the plan is stale: the maker changed since it was made")
+        self._version += 1
+        cost, keep, v, scaled, parts = plan.cost, plan.keep, plan.v, plan.scaled, plan.parts
+        rel = v - v[keep]
+        self._offset += float(v[keep])
+        touched = [r for r in range(len(parts)) if r != keep and rel[r] != 0.0]
+        for r in touched:
+            self._pending.append((parts[r], float(rel[r])))
+        self._drift += max((abs(rel[r]) for r in touched), default=0.0)
+        self._since_sync += 1
+        if self._drift > _DRIFT_LIMIT or self._since_sync > _SYNC_EVERY:
+            self._resync()
+            return cost
+        new_z = self._z
+        for r in touched:
+            factor = float(np.exp(rel[r]))
+            parts[r].scale(self._w, factor)
+            new_z += scaled[r] * (factor - 1.0)
+        self._z_err += 4 * _EPS * (self._z + abs(new_z - self._z))
+        if self._z_err > 1e-13 * new_z or not np.isfinite(new_z) or new_z <= 0:
+            new_z = float(self._w.sum())
+            self._z_err = new_z * _EPS * np.log2(self._w.size + 1)
+        self._z = new_z
+        return cost
+
+    def preview_log_marginal(self, parts, values, keep_axes, reachable=None) -> np.ndarray:
+        """:meth:`log_marginal` after the move, computed on a copy (nothing changes)."""
+        v = np.asarray(values, dtype=float) / self.liquidity
+        top = float(np.max(v))
+        w = self._w.copy()
+        for sel, value in zip(parts, v):
+            if value != top:
+                sel.scale(w, float(np.exp(value - top)))  # factors <= 1: no overflow
+        return self._log_marginal_of(w, keep_axes, reachable, top, list(zip(parts, v)))
+
+    def exclude(self, sel: Selection) -> None:
+        """Remove outcomes from the market (an observation ruled them out)."""
+        self._version += 1
+        self._fold()
+        sel.add(self._logw, -np.inf)
+        self._resync()

@@ -1,0 +1,685 @@
+"""``Market``: a market maker, accounts, an append-only ledger, observation and settlement.
+
+Accounting (DESIGN.md sec. 3-4)
+-------------------------------
+Every trade is a move :math:`q \\to q' = q + \\Delta q` of the LMSR state, with
+:math:`\\Delta q` constant on the parts of a partition of :math:`\\Omega`. The account pays
+its cost now and is paid at settlement, when the market has observed every observable
+variable and so learned that the outcome lies in the set :math:`S` of joint outcomes that
+agree with the observation (latent variables stay open):
+
+.. math::
+    \\text{payout} = C_S(q') - C_S(q), \\qquad
+    \\text{net} = \\text{payout} - \\text{cost} = b \\log \\frac{P'(S)}{P(S)}.
+
+With no latent variables :math:`S` is one outcome and the payout is :math:`\\Delta q_S`:
+ordinary shares. A *conditional* share of :math:`A` given :math:`B` is the move
+:math:`(x` on :math:`A\\wedge B`, :math:`c` on :math:`\\neg B)` for cost :math:`c`, so it is
+refunded on :math:`\\neg B`. Hanson's *edit* :math:`P(A\\mid B) \\to p'` is the move
+:math:`(b\\log\\frac{p'}{p}` on :math:`A\\wedge B`,
+:math:`b\\log\\frac{1-p'}{1-p}` on :math:`\\neg A \\wedge B`, :math:`0` on :math:`\\neg B)` at
+cost 0 [1]_.
+
+Budgets. An account's *assets* are its cash plus what it will be paid, as a function of
+the observable outcome :math:`o`. A trade is refused whole unless the account's worst case
+over the observable outcomes the market can still settle on stays :math:`\\ge 0`. With
+latent variables each trade's payout is :math:`b\\log(P'(o)/P(o))` plus its cost, with
+:math:`P(o)` the marginal on the observable variables: the minimum runs over observable
+outcomes, not over joint outcomes (the joint worst case is not a valid bound once other
+traders trade in between).
+
+Money is conserved: the accounts' cash plus the maker's equals the endowments plus the
+sponsor's subsidy, which is the maker's worst-case loss
+:math:`-b\\log\\min_o P_0(o)` (:math:`b \\log |O|` for a uniform prior).
+
+References
+----------
+.. [1] R. Hanson, "Combinatorial information market design", 2003.
+.. [2] W. Sun, R. Hanson, K. B. Laskey, C. Twardy, "Probability and asset updating using
+   Bayesian networks for combinatorial prediction markets", UAI 2012.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.special import logsumexp
+
+from predmarket.errors import (
+    DuplicateAccount,
+    ImpossibleEvent,
+    IncompleteObservation,
+    InsufficientFunds,
+    InvalidAmount,
+    InvalidInput,
+    InvalidObservation,
+    InvalidProbability,
+    LatentObservation,
+    MarketClosed,
+    UnknownAccount,
+)
+from predmarket.events import Event
+from predmarket.ledger import Account, LedgerEntry, Quote
+from predmarket.makers.joint import DEFAULT_MAX_OUTCOMES, JointMaker
+from predmarket.spaces import OutcomeSpace
+
+__all__ = ["Market"]
+
+_PENDING_LIMIT = 64  # holdings updates kept as (part, value) before folding into the array
+
+
+def _finite_number(name: str, value: Any) -> float:
+    if isinstance(value, bool):
+        raise InvalidAmount(f"{name} must be a finite number, got {value!r}")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise InvalidAmount(f"{name} must be a finite number, got {value!r}") from None
+    if not math.isfinite(x):
+        raise InvalidAmount(f"{name} must be a finite number, got {value!r}")
+    return x
+
+
+class _AccountState:
+    """Cash and holdings of one account (private to :class:`Market`).
+
+    ``holdings[o]`` is what settlement will pay the account if the observable outcome is
+    ``o``; updates are kept as pending ``(part, value)`` pairs and folded lazily.
+    ``min_bound`` is a lower bound on the minimum of holdings over settleable outcomes
+    (exact after each fold), so most trades pass the budget check without a scan.
+    """
+
+    __slots__ = ("name", "endowment", "cash", "holdings", "pending", "min_bound")
+
+    def __init__(self, name: str, cash: float):
+        self.name = name
+        self.endowment = cash
+        self.cash = cash
+        self.holdings: np.ndarray | None = None
+        self.pending: list = []
+        self.min_bound = 0.0
+
+    def fold(self, shape) -> np.ndarray:
+        if self.holdings is None:
+            self.holdings = np.zeros(int(np.prod(shape)))
+        for part, value in self.pending:
+            part.add(self.holdings, value)
+        self.pending.clear()
+        return self.holdings
+
+
+@dataclass
+class _Move:
+    """A fully priced trade, ready to commit (nothing has changed yet)."""
+
+    account: _AccountState
+    kind: str
+    parts: list[Event]
+    values: list[float]
+    cost: float
+    shares: float
+    price_before: float
+    price_after: float
+    plan: Any
+    details: dict
+    payout_vector: np.ndarray | None = None  # latent markets: payout per observable outcome
+
+
+class Market:
+    """A prediction market: an LMSR maker, accounts, a ledger, observation and settlement.
+
+    Parameters
+    ----------
+    space : OutcomeSpace
+        The joint outcome space.
+    liquidity : float
+        Hanson's :math:`b > 0`: larger means prices move less per share and the maker can
+        lose more (at most :math:`b \\log |O|`).
+    latent : sequence of str, optional
+        Variables that are never observed. Settlement observes all the others.
+    prior : array_like, optional
+        Initial prices over the flat joint (strictly positive). Uniform by default.
+    max_outcomes : int
+        Size guard for the explicit joint.
+
+    Examples
+    --------
+    >>> from predmarket import Variable, OutcomeSpace, Market
+    >>> space = OutcomeSpace([Variable("rain", ["yes", "no"]),
+    ...                       Variable("wind", ["calm", "strong"])])
+    >>> m = Market(space, liquidity=10.0)
+    >>> a = m.open_account("alice", cash=100.0)
+    >>> round(m.price("rain == yes"), 3)
+    0.5
+    >>> cost = m.buy(a, "rain == yes", shares=5.0)
+    >>> round(cost, 4), round(m.price("rain == yes"), 4)
+    (2.8093, 0.6225)
+    >>> payouts = m.settle("rain == yes & wind == calm")
+    >>> round(m.cash(a), 4)
+    102.1907
+    """
+
+    def __init__(
+        self,
+        space: OutcomeSpace,
+        liquidity: float,
+        *,
+        latent: Sequence[str] = (),
+        prior=None,
+        max_outcomes: int = DEFAULT_MAX_OUTCOMES,
+    ):
+        self.maker = JointMaker(space, liquidity, prior=prior, max_outcomes=max_outcomes)
+        self.space = space
+        if isinstance(latent, str):
+            latent = [latent]
+        latent_names = []
+        for name in latent:
+            if not isinstance(name, str) or name not in space.names:
+                raise InvalidInput(
+                    f"unknown latent variable {name!r}; the space has {list(space.names)!r}"
+                )
+            if name not in latent_names:
+                latent_names.append(name)
+        if len(latent_names) == len(space):
+            raise InvalidInput("at least one variable must be observable; all are latent")
+        self.latent: tuple[str, ...] = tuple(n for n in space.names if n in latent_names)
+        self._obs_axes = tuple(i for i, n in enumerate(space.names) if n not in self.latent)
+        self._obs_shape = tuple(space.shape[a] for a in self._obs_axes)
+        self._accounts: dict[str, _AccountState] = {}
+        self._ledger: list[LedgerEntry] = []
+        self._observed: dict[str, int] = {}
+        self._settled = False
+        initial = self.maker.log_marginal(self._obs_axes)
+        self.subsidy = float(-self.liquidity * (initial.min() - logsumexp(initial)))
+        self._maker_cash = self.subsidy
+
+    # -- basic properties ---------------------------------------------------------------
+    @property
+    def liquidity(self) -> float:
+        """Hanson's liquidity parameter :math:`b`."""
+        return self.maker.liquidity
+
+    @property
+    def ledger(self) -> tuple[LedgerEntry, ...]:
+        """The append-only ledger (an immutable tuple of entries)."""
+        return tuple(self._ledger)
+
+    @property
+    def settled(self) -> bool:
+        """Whether the market has been settled."""
+        return self._settled
+
+    @property
+    def observed(self) -> dict[str, str]:
+        """Variables observed so far, ``{name: state}``."""
+        return {n: self.space.variable(n).states[i] for n, i in self._observed.items()}
+
+    @property
+    def maker_cash(self) -> float:
+        """The market maker's balance: subsidy plus costs received minus payouts made."""
+        return self._maker_cash
+
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        """Names of the open accounts."""
+        return tuple(self._accounts)
+
+    # -- accounts ----------------------------------------------------------------------
+    def open_account(self, name: str, cash: float) -> Account:
+        """Open an account funded with ``cash`` (>= 0) and return its handle."""
+        self._require_open()
+        if not isinstance(name, str) or not name:
+            raise InvalidInput(f"account name must be a non-empty string, got {name!r}")
+        if name in self._accounts:
+            raise DuplicateAccount(f"an account named {name!r} already exists")
+        amount = _finite_number("cash", cash)
+        if amount < 0:
+            raise InvalidAmount(f"initial cash must be >= 0, got {amount!r}")
+        self._accounts[name] = _AccountState(name, amount)
+        self._append("open", name, cash=amount, details={"cash": amount})
+        return Account(name)
+
+    def _account(self, account: Account | str) -> _AccountState:
+        name = account.name if isinstance(account, Account) else account
+        try:
+            return self._accounts[name]
+        except (KeyError, TypeError):
+            raise UnknownAccount(
+                f"no account {name!r}; open accounts are {list(self._accounts)!r}"
+            ) from None
+
+    def cash(self, account: Account | str) -> float:
+        """Cash now: endowment minus costs paid (plus payouts once settled)."""
+        return self._account(account).cash
+
+    def min_asset(self, account: Account | str) -> float:
+        """Worst-case final cash of the account over the outcomes still settleable."""
+        acct = self._account(account)
+        if self._settled or acct.holdings is None and not acct.pending:
+            return acct.cash
+        return acct.cash + self._exact_min(acct)
+
+    def assets(self, account: Account | str) -> np.ndarray:
+        """Final cash of the account for every observable outcome, shaped like the
+        observable variables (``nan`` where observations already ruled the outcome out)."""
+        acct = self._account(account)
+        holdings = acct.fold(self._obs_shape).reshape(self._obs_shape)
+        out = np.full(self._obs_shape, np.nan)
+        box = self._settleable_box()
+        out[box] = acct.cash + (0.0 if self._settled else holdings[box])
+        return out
+
+    # -- prices ------------------------------------------------------------------------
+    def event(self, spec: Any) -> Event:
+        """Compile ``spec`` into an :class:`~predmarket.events.Event` of this market."""
+        return self.space.event(spec)
+
+    def price(self, event: Any, given: Any = None) -> float:
+        """Price (probability) of ``event``, conditional on ``given`` if set.
+
+        .. math:: P(A \\mid B) = \\frac{\\sum_{\\omega \\in A\\wedge B} e^{q_\\omega/b}}
+                                       {\\sum_{\\omega \\in B} e^{q_\\omega/b}}
+
+        Prices are conditional on what has been observed so far.
+        """
+        a = self._reachable(self.event(event), "event")
+        if given is None:
+            return float(np.exp(self.maker.log_partition(a.selection) - self.maker.log_partition()))
+        b = self._reachable(self.event(given), "conditioning event")
+        ab = a & b
+        num = self.maker.log_partition(ab.selection) if not ab.is_empty else -np.inf
+        return float(np.exp(num - self.maker.log_partition(b.selection)))
+
+    def marginal(self, variable: str) -> dict[str, float]:
+        """Prices of every state of one variable, ``{state: price}``."""
+        var = self.space.variable(variable)
+        logm = self.maker.log_marginal((self.space.axis(variable),))
+        p = np.exp(logm - logsumexp(logm))
+        return {s: float(x) for s, x in zip(var.states, p)}
+
+    def probabilities(self) -> np.ndarray:
+        """The market's joint distribution over the flat outcome space (a copy)."""
+        return self.maker.probabilities()
+
+    # -- trades ------------------------------------------------------------------------
+    def buy(self, account: Account | str, event: Any, shares: float, *, given: Any = None) -> float:
+        """Buy ``shares`` of ``event`` (sell if negative); return the cost paid now.
+
+        Each share pays 1 at settlement if the event happens. With ``given=B`` they are
+        conditional shares: they pay 1 on :math:`A\\wedge B`, 0 on :math:`\\neg A\\wedge B`,
+        and the cost is refunded on :math:`\\neg B`. Closed form:
+
+        .. math:: \\text{cost} = b \\log\\bigl(1 - p + p\\,e^{x/b}\\bigr),
+                  \\quad p = P(A \\mid B).
+        """
+        return self._execute(self._prepare_shares(account, event, shares, given)).cost
+
+    def sell(self, account: Account | str, event: Any, shares: float, *, given: Any = None) -> float:
+        """Sell ``shares`` of ``event``: the same as ``buy`` with ``-shares``."""
+        return self.buy(account, event, -_finite_number("shares", shares), given=given)
+
+    def edit(self, account: Account | str, event: Any, probability: float, *, given: Any = None) -> Quote:
+        """Hanson's edit: set :math:`P(A \\mid B)` to ``probability`` [1]_.
+
+        Keeps :math:`P(B)` and the distributions inside :math:`A\\wedge B` and
+        :math:`\\neg A\\wedge B` fixed. It costs nothing now and pays
+
+        .. math:: b\\log\\frac{p'}{p} \\text{ on } A\\wedge B, \\quad
+                  b\\log\\frac{1-p'}{1-p} \\text{ on } \\neg A\\wedge B, \\quad
+                  0 \\text{ on } \\neg B.
+        """
+        move = self._prepare_edit(account, event, probability, given)
+        return self._execute(move)
+
+    def target(self, account: Account | str, event: Any, probability: float, *, given: Any = None) -> Quote:
+        """Buy (or sell) exactly the shares that bring :math:`P(E \\mid B)` to
+        ``probability`` (closed form, no search).
+
+        .. math:: x = b[\\operatorname{logit} p' - \\operatorname{logit} p], \\qquad
+                  \\text{cost} = b \\log\\frac{1-p}{1-p'}
+
+        Its net payoffs equal those of :meth:`edit`; only the timing of cash differs.
+        """
+        return self._execute(self._prepare_target(account, event, probability, given))
+
+    def quote(self, account: Account | str, event: Any, *, shares: float | None = None,
+              probability: float | None = None, given: Any = None) -> float:
+        """Cost of a trade, without making it: ``shares=x`` prices :meth:`buy`,
+        ``probability=p`` prices :meth:`target`. See :meth:`preview` for more."""
+        return self.preview(account, event, shares=shares, probability=probability,
+                            given=given).cost
+
+    def preview(self, account: Account | str, event: Any, *, shares: float | None = None,
+                probability: float | None = None, given: Any = None) -> Quote:
+        """Everything a trade would do (cost, prices, worst case), without making it."""
+        self._require_open()
+        if (shares is None) == (probability is None):
+            raise InvalidInput("give exactly one of shares= or probability=")
+        if shares is not None:
+            move = self._prepare_shares(account, event, shares, given)
+        else:
+            move = self._prepare_target(account, event, probability, given)
+        worst = self._worst_after(move.account, move)
+        ok = worst >= -self._tolerance(move.account)
+        return Quote(float(move.cost), float(move.shares), float(move.price_before),
+                     float(move.price_after), float(worst), bool(ok))
+
+    # -- observation and settlement ----------------------------------------------------
+    def observe(self, observation: Any) -> None:
+        """Reveal observable variables before settlement; later trades use the narrowed
+        space. Trades still settle at the final settlement by the same rule."""
+        self._require_open()
+        combined, new = self._parse_observation(observation)
+        if not new:
+            return
+        exclude = ~self.event({n: self.space.variable(n).states[i] for n, i in new.items()})
+        if not exclude.is_empty:
+            self.maker.exclude(exclude.selection)
+        self._observed = combined
+        self._append("observe", None, details={"observed": {
+            n: self.space.variable(n).states[i] for n, i in new.items()}})
+
+    def settle(self, observation: Any) -> dict[str, float]:
+        """Observe every observable variable and pay every account; return the payouts.
+
+        Each trade pays :math:`C_S(q') - C_S(q)` where :math:`S` is the set of joint
+        outcomes agreeing with the observation (latent variables stay open).
+
+        Raises
+        ------
+        IncompleteObservation
+            If an observable variable is left without a state (named in the message).
+        """
+        self._require_open()
+        combined, new = self._parse_observation(observation)
+        missing = [n for i, n in enumerate(self.space.names)
+                   if i in self._obs_axes and n not in combined]
+        if missing:
+            raise IncompleteObservation(
+                f"settlement leaves observable variable(s) {missing!r} open; expected a state "
+                f"for every observable variable" + (
+                    f" (latent, never observed: {list(self.latent)!r})" if self.latent else ""))
+        self._observed = combined
+        index = int(np.ravel_multi_index(
+            tuple(combined[self.space.names[a]] for a in self._obs_axes), self._obs_shape))
+        self._append("settle", None, details={"observed": self.observed})
+        payouts = {}
+        for acct in self._accounts.values():
+            if acct.holdings is None and not acct.pending:
+                payout = 0.0
+            else:
+                payout = float(acct.fold(self._obs_shape)[index])
+            acct.cash += payout
+            self._maker_cash -= payout
+            payouts[acct.name] = payout
+            self._append("payout", acct.name, cash=payout, details={"payout": payout})
+        self._settled = True
+        return payouts
+
+    def check(self, *, tolerance: float = 1e-7) -> None:
+        """Verify the market's invariants; raise ``AssertionError`` naming a failure.
+
+        Prices are positive and sum to 1, money is conserved, and no account can end
+        below zero.
+        """
+        p = self.maker.probabilities()
+        assert abs(p.sum() - 1.0) < 1e-9, f"joint prices sum to {p.sum()!r}, expected 1"
+        total = sum(a.cash for a in self._accounts.values()) + self._maker_cash
+        expected = sum(a.endowment for a in self._accounts.values()) + self.subsidy
+        scale = 1.0 + abs(expected)
+        assert abs(total - expected) <= tolerance * scale, (
+            f"money not conserved: accounts + maker = {total!r}, expected {expected!r}")
+        for name in self._accounts:
+            worst = self.min_asset(name)
+            assert worst >= -tolerance * scale, f"account {name!r} can end at {worst!r} < 0"
+
+    # -- internals: validation ---------------------------------------------------------
+    def _require_open(self) -> None:
+        if self._settled:
+            raise MarketClosed("the market is settled; no more trades, observations or settlements")
+
+    @staticmethod
+    def _probability(value: Any) -> float:
+        p = _finite_number("probability", value)
+        if not 0.0 < p < 1.0:
+            raise InvalidProbability(f"probability must lie in the open interval (0, 1), got {p!r}")
+        return p
+
+    def _reachable(self, event: Event, role: str) -> Event:
+        if event.is_empty:
+            raise ImpossibleEvent(f"{role} {str(event)!r} is impossible: it contains no outcome")
+        if self._observed and not np.isfinite(self.maker.log_partition(event.selection)):
+            raise ImpossibleEvent(
+                f"{role} {str(event)!r} is impossible given the observations {self.observed!r}")
+        return event
+
+    def _condition(self, event: Any, given: Any) -> tuple[Event, Event | None]:
+        a = self._reachable(self.event(event), "event")
+        if given is None:
+            return a, None
+        b = self._reachable(self.event(given), "conditioning event")
+        return a, b
+
+    def _split_masses(self, a: Event, b: Event | None) -> tuple[float, float]:
+        """log masses of A∧B and ¬A∧B; error unless both are reachable."""
+        ab = a if b is None else a & b
+        nab = ~a if b is None else ~a & b
+        log_ab = self.maker.log_partition(ab.selection) if not ab.is_empty else -np.inf
+        log_nab = self.maker.log_partition(nab.selection) if not nab.is_empty else -np.inf
+        where = "" if b is None else f" given {str(b)!r}"
+        if not np.isfinite(log_ab):
+            raise ImpossibleEvent(f"event {str(a)!r} is impossible{where}; its price is 0")
+        if not np.isfinite(log_nab):
+            raise ImpossibleEvent(f"event {str(a)!r} is certain{where}; its price is 1")
+        return log_ab, log_nab
+
+    def _parse_observation(self, observation: Any) -> tuple[dict[str, int], dict[str, int]]:
+        """Turn an observation into ``{variable: state index}`` (all and new)."""
+        if isinstance(observation, Mapping):
+            assigned = self.space.assignment(observation)
+        else:
+            event = self.event(observation)
+            if event.is_empty:
+                raise InvalidObservation(f"observation {str(event)!r} is impossible")
+            assigned = {}
+            for pos, axis in enumerate(event.axes):
+                present = np.flatnonzero(event.table.any(
+                    axis=tuple(i for i in range(event.table.ndim) if i != pos)))
+                if len(present) != 1:
+                    break
+                assigned[self.space.names[axis]] = int(present[0])
+            if len(assigned) != len(event.axes) or event.size * math.prod(
+                    self.space.shape[a] for a in event.axes) != self.space.size:
+                raise InvalidObservation(
+                    f"observation {str(event)!r} must give one state to each variable it "
+                    "mentions, like 'rain == yes & wind == calm'")
+        fixed_latent = [n for n in assigned if n in self.latent]
+        if fixed_latent:
+            raise LatentObservation(
+                f"variable(s) {fixed_latent!r} are latent and are never observed")
+        conflicts = {n: (self.observed[n], self.space.variable(n).states[i])
+                     for n, i in assigned.items()
+                     if n in self._observed and self._observed[n] != i}
+        if conflicts:
+            raise InvalidObservation(
+                f"observation contradicts earlier observations (earlier, now): {conflicts!r}")
+        new = {n: i for n, i in assigned.items() if n not in self._observed}
+        return {**self._observed, **new}, new
+
+    # -- internals: pricing a trade ----------------------------------------------------
+    def _prepare_target(self, account, event, probability, given) -> _Move:
+        self._require_open()
+        self._account(account)
+        p_target = self._probability(probability)
+        a, b = self._condition(event, given)
+        log_ab, log_nab = self._split_masses(a, b)
+        shares = self.liquidity * (
+            math.log(p_target) - math.log1p(-p_target) - (log_ab - log_nab))
+        return self._prepare_shares(account, a, shares, b, kind="target",
+                                    details={"probability": p_target})
+
+    def _prepare_shares(self, account, event, shares, given, *, details=None, kind="buy") -> _Move:
+        self._require_open()
+        acct = self._account(account)
+        x = _finite_number("shares", shares)
+        a, b = self._condition(event, given)
+        b_ = self.liquidity
+        if b is None:
+            parts = [a, ~a]
+            values = [x, 0.0]
+            log_a = self.maker.log_partition(a.selection)
+            log_total = self.maker.log_partition()
+            log_p = min(log_a - log_total, 0.0)
+            log_q = math.log(-math.expm1(log_p)) if log_p < 0 else -np.inf
+        else:
+            ab, nab, nb = a & b, ~a & b, ~b
+            log_ab = self.maker.log_partition(ab.selection) if not ab.is_empty else -np.inf
+            log_nab = self.maker.log_partition(nab.selection) if not nab.is_empty else -np.inf
+            log_b = np.logaddexp(log_ab, log_nab)
+            log_p, log_q = log_ab - log_b, log_nab - log_b
+            parts, values = [ab, nab, nb], [x, 0.0, None]
+        cost = b_ * float(np.logaddexp(log_q, log_p + x / b_))
+        if b is not None:
+            values[2] = cost  # the refund on not-B
+        price_after = float(np.exp(log_p + x / b_ - cost / b_))
+        parts, values = self._nonempty(parts, values)
+        plan = self.maker.plan([p.selection for p in parts], values)
+        info = {"event": str(a), "given": None if b is None else str(b), "shares": x}
+        info.update(details or {})
+        return self._finish_move(acct, kind, parts, values, cost, x, float(np.exp(log_p)),
+                                 price_after, plan, info)
+
+    def _prepare_edit(self, account, event, probability, given) -> _Move:
+        self._require_open()
+        acct = self._account(account)
+        p_target = self._probability(probability)
+        a, b = self._condition(event, given)
+        log_ab, log_nab = self._split_masses(a, b)
+        log_b = np.logaddexp(log_ab, log_nab)
+        log_p, log_q = log_ab - log_b, log_nab - log_b
+        b_ = self.liquidity
+        up = b_ * (math.log(p_target) - log_p)
+        down = b_ * (math.log1p(-p_target) - log_q)
+        if b is None:
+            parts, values = [a, ~a], [up, down]
+        else:
+            parts, values = [a & b, ~a & b, ~b], [up, down, 0.0]
+        parts, values = self._nonempty(parts, values)
+        plan = self.maker.plan([p.selection for p in parts], values)
+        info = {"event": str(a), "given": None if b is None else str(b),
+                "probability": p_target}
+        return self._finish_move(acct, "edit", parts, values, 0.0, (up - down),
+                                 float(np.exp(log_p)), p_target, plan, info)
+
+    @staticmethod
+    def _nonempty(parts, values):
+        keep = [i for i, p in enumerate(parts) if not p.is_empty]
+        return [parts[i] for i in keep], [values[i] for i in keep]
+
+    def _finish_move(self, acct, kind, parts, values, cost, shares, p0, p1, plan, info) -> _Move:
+        move = _Move(acct, kind, parts, values, cost, shares, p0, p1, plan, info)
+        if self.latent:
+            # Payout per observable outcome o: C_S(q') - C_S(q) = b log(Z'_o / Z_o) in the
+            # maker's units, plus the difference between our cost and the maker's.
+            reachable = self._settleable_mask()
+            sels = [p.selection for p in parts]
+            before = self.maker.log_marginal(self._obs_axes, reachable)
+            after = self.maker.preview_log_marginal(sels, values, self._obs_axes, reachable)
+            with np.errstate(invalid="ignore"):
+                payout = self.liquidity * (after - before) + (cost - plan.cost)
+            payout[~reachable] = 0.0
+            move.payout_vector = payout.ravel()
+        return move
+
+    # -- internals: budgets ------------------------------------------------------------
+    @staticmethod
+    def _tolerance(acct: _AccountState) -> float:
+        return 1e-9 * (1.0 + abs(acct.endowment))
+
+    def _settleable_box(self) -> tuple:
+        """Index into observable-shaped arrays selecting the outcomes still settleable."""
+        names = [self.space.names[a] for a in self._obs_axes]
+        return tuple(self._observed.get(n, slice(None)) for n in names)
+
+    def _settleable_mask(self) -> np.ndarray:
+        mask = np.zeros(self._obs_shape, dtype=bool)
+        mask[self._settleable_box()] = True
+        return mask
+
+    def _exact_min(self, acct: _AccountState, move: _Move | None = None) -> float:
+        holdings = acct.fold(self._obs_shape)
+        if move is not None:
+            holdings = holdings.copy()
+            self._add_payout(holdings, move)
+        worst = float(holdings.reshape(self._obs_shape)[self._settleable_box()].min())
+        if move is None:
+            acct.min_bound = worst
+        return worst
+
+    def _add_payout(self, holdings: np.ndarray, move: _Move) -> None:
+        if move.payout_vector is not None:
+            holdings += move.payout_vector
+        else:
+            for part, value in zip(move.parts, move.values):
+                if value != 0.0:
+                    part.selection.add(holdings, value)
+
+    def _worst_after(self, acct: _AccountState, move: _Move) -> float:
+        """Worst final cash after the move, over settleable outcomes (exact)."""
+        return acct.cash - move.cost + self._exact_min(acct, move)
+
+    def _lower_bound_after(self, acct: _AccountState, move: _Move) -> float:
+        if move.payout_vector is not None:
+            step = float(move.payout_vector[self._settleable_mask().ravel()].min())
+        else:
+            step = min(min(move.values), 0.0) if len(move.parts) else 0.0
+        return acct.min_bound + step
+
+    # -- internals: commit -------------------------------------------------------------
+    def _execute(self, move: _Move) -> Quote:
+        acct = move.account
+        tol = self._tolerance(acct)
+        bound = self._lower_bound_after(acct, move)
+        if acct.cash - move.cost + bound < -tol:
+            worst = self._worst_after(acct, move)
+            if worst < -tol:
+                raise InsufficientFunds(
+                    f"account {acct.name!r} refused: {move.kind} of {move.details['event']!r}"
+                    f" costs {move.cost:.6g} with cash {acct.cash:.6g}, and would leave a "
+                    f"worst-case final cash of {worst:.6g}; expected >= 0"
+                )
+            bound = worst - (acct.cash - move.cost)
+        # -- nothing above changed any state; from here on the move is committed --
+        self.maker.commit(move.plan)
+        acct.cash -= move.cost
+        self._maker_cash += move.cost
+        if move.payout_vector is not None:
+            acct.fold(self._obs_shape)
+            acct.holdings += move.payout_vector
+        else:
+            acct.pending.extend((p.selection, v) for p, v in zip(move.parts, move.values)
+                                if v != 0.0)
+            if len(acct.pending) > _PENDING_LIMIT:
+                acct.fold(self._obs_shape)
+        acct.min_bound = bound
+        self._append("trade", acct.name, cash=-move.cost,
+                     parts=tuple(str(p) for p in move.parts),
+                     values=tuple(float(v) for v in move.values),
+                     details={"kind": move.kind, **move.details, "cost": move.cost})
+        return Quote(float(move.cost), float(move.shares), float(move.price_before),
+                     float(move.price_after), float(acct.cash + bound), True)
+
+    def _append(self, kind, account, *, cash=0.0, parts=(), values=(), details=None):
+        self._ledger.append(LedgerEntry(len(self._ledger), kind, account, float(cash),
+                                        parts, values, details or {}))
+
+    def __repr__(self) -> str:
+        state = "settled" if self._settled else "open"
+        return (f"Market({len(self.space)} variables, {self.space.size} outcomes, "
+                f"b={self.liquidity:g}, latent={list(self.latent)}, {state}, "
+                f"{len(self._accounts)} accounts, {len(self._ledger)} ledger entries)")
+
