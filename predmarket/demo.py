@@ -15,7 +15,7 @@ import numpy as np
 from predmarket.market import Market
 from predmarket.spaces import OutcomeSpace, Variable
 
-__all__ = ["run_demo", "demo_market"]
+__all__ = ["demo_market", "run_demo"]
 
 BELIEFS = {
     # P(rain = yes), P(wind = strong | rain = yes), P(wind = strong | rain = no)

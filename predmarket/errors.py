@@ -11,23 +11,23 @@ Input errors also derive from :class:`ValueError` so that generic code catching
 from __future__ import annotations
 
 __all__ = [
-    "PredmarketError",
-    "InvalidInput",
-    "InvalidAmount",
-    "InvalidLiquidity",
-    "InvalidProbability",
-    "UnknownVariable",
-    "UnknownState",
+    "DuplicateAccount",
     "EventSyntaxError",
     "ImpossibleEvent",
-    "UnknownAccount",
-    "DuplicateAccount",
-    "InsufficientFunds",
-    "MarketClosed",
-    "InvalidObservation",
     "IncompleteObservation",
+    "InsufficientFunds",
+    "InvalidAmount",
+    "InvalidInput",
+    "InvalidLiquidity",
+    "InvalidObservation",
+    "InvalidProbability",
     "LatentObservation",
+    "MarketClosed",
+    "PredmarketError",
     "SpaceTooLarge",
+    "UnknownAccount",
+    "UnknownState",
+    "UnknownVariable",
 ]
 
 

@@ -38,7 +38,7 @@ from predmarket.spaces import IDENTIFIER
 if TYPE_CHECKING:
     from predmarket.spaces import OutcomeSpace
 
-__all__ = ["Event", "parse_event", "atom", "event_to_string"]
+__all__ = ["Event", "atom", "event_to_string", "parse_event"]
 
 _TRUE_STATES = {"true", "yes", "1", "on", "t", "y"}
 _FALSE_STATES = {"false", "no", "0", "off", "f", "n"}
@@ -102,7 +102,7 @@ class _Parser:
 
     def fail(self, expected: str):
         if self.i < len(self.tokens):
-            kind, value, pos = self.tokens[self.i]
+            _kind, value, pos = self.tokens[self.i]
             got = f"{value!r} at position {pos}"
         else:
             got = "end of input"

@@ -93,7 +93,7 @@ class _AccountState:
     (exact after each fold), so most trades pass the budget check without a scan.
     """
 
-    __slots__ = ("name", "endowment", "cash", "holdings", "pending", "min_bound")
+    __slots__ = ("cash", "endowment", "holdings", "min_bound", "name", "pending")
 
     def __init__(self, name: str, cash: float):
         self.name = name
@@ -395,7 +395,7 @@ class Market:
             If an observable variable is left without a state (named in the message).
         """
         self._require_open()
-        combined, new = self._parse_observation(observation)
+        combined, _new = self._parse_observation(observation)
         missing = [n for i, n in enumerate(self.space.names)
                    if i in self._obs_axes and n not in combined]
         if missing:

@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-__all__ = ["Selection", "BoxSelection", "IndexSelection", "select"]
+__all__ = ["BoxSelection", "IndexSelection", "Selection", "select"]
 
 #: Above this many boxes an index array is faster than one view per box.
 MAX_BOXES = 32
@@ -55,7 +55,7 @@ class Selection(ABC):
 class BoxSelection(Selection):
     """A disjoint union of boxes, each a tuple of per-axis indices (int or slice)."""
 
-    __slots__ = ("shape", "boxes", "size")
+    __slots__ = ("boxes", "shape", "size")
 
     def __init__(self, shape: tuple[int, ...], boxes: list[tuple], size: int):
         self.shape = shape

@@ -20,7 +20,7 @@ import numpy as np
 
 from predmarket.errors import InvalidInput, UnknownState, UnknownVariable
 
-__all__ = ["Variable", "OutcomeSpace", "IDENTIFIER"]
+__all__ = ["IDENTIFIER", "OutcomeSpace", "Variable"]
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -46,7 +46,7 @@ class Variable:
     2
     """
 
-    __slots__ = ("name", "states", "_index")
+    __slots__ = ("_index", "name", "states")
 
     def __init__(self, name: str, states: Sequence[Any]):
         if not isinstance(name, str) or not IDENTIFIER.match(name):

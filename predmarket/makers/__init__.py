@@ -2,4 +2,4 @@
 
 from predmarket.makers.joint import DEFAULT_MAX_OUTCOMES, JointMaker, MovePlan
 
-__all__ = ["JointMaker", "MovePlan", "DEFAULT_MAX_OUTCOMES"]
+__all__ = ["DEFAULT_MAX_OUTCOMES", "JointMaker", "MovePlan"]

@@ -46,7 +46,7 @@ from predmarket.scoring import check_liquidity
 from predmarket.selection import Selection
 from predmarket.spaces import OutcomeSpace
 
-__all__ = ["JointMaker", "MovePlan", "DEFAULT_MAX_OUTCOMES"]
+__all__ = ["DEFAULT_MAX_OUTCOMES", "JointMaker", "MovePlan"]
 
 #: Largest joint the maker allocates unless told otherwise (2**24 doubles = 128 MiB).
 DEFAULT_MAX_OUTCOMES = 1 << 24
