@@ -293,6 +293,7 @@ class Event:
 
     def __init__(self, space: OutcomeSpace, spec: Any):
         self.space = space
+        self._combinations: dict[tuple, Event] = {}
         if isinstance(spec, str):
             if spec.strip() == _TAUTOLOGY:
                 expr = sympy.true
@@ -385,14 +386,25 @@ class Event:
         return bool(self.table[tuple(idx[self.space.variables[a].name] for a in self.axes)])
 
     # -- algebra --------------------------------------------------------------------------
+    def _derived(self, op: str, other: Event | None) -> Event:
+        key = (op, None if other is None else other.expr)
+        found = self._combinations.get(key)
+        if found is None:
+            if op == "not":
+                expr = sympy.Not(self.expr)
+            else:
+                expr = (sympy.And if op == "and" else sympy.Or)(self.expr, other.expr)
+            found = self._combinations[key] = self.space.event(expr)
+        return found
+
     def __and__(self, other: Any) -> Event:
-        return self.space.event(sympy.And(self.expr, self.space.event(other).expr))
+        return self._derived("and", self.space.event(other))
 
     def __or__(self, other: Any) -> Event:
-        return self.space.event(sympy.Or(self.expr, self.space.event(other).expr))
+        return self._derived("or", self.space.event(other))
 
     def __invert__(self) -> Event:
-        return self.space.event(sympy.Not(self.expr))
+        return self._derived("not", None)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Event) and self.space == other.space and (
@@ -403,8 +415,13 @@ class Event:
         return hash((self.axes, self.table.tobytes()))
 
     # -- text and JSON --------------------------------------------------------------------
-    def __str__(self) -> str:
+    @cached_property
+    def text(self) -> str:
+        """The event in event-string syntax (parses back to an equal event)."""
         return event_to_string(self.expr)
+
+    def __str__(self) -> str:
+        return self.text
 
     def __repr__(self) -> str:
         return f"Event({str(self)!r})"

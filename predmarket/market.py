@@ -69,7 +69,7 @@ from predmarket.spaces import OutcomeSpace
 
 __all__ = ["Market"]
 
-_PENDING_LIMIT = 64  # holdings updates kept as (part, value) before folding into the array
+_PENDING_LIMIT = 64  # distinct parts with pending holdings updates before folding
 
 
 def _finite_number(name: str, value: Any) -> float:
@@ -100,13 +100,13 @@ class _AccountState:
         self.endowment = cash
         self.cash = cash
         self.holdings: np.ndarray | None = None
-        self.pending: list = []
+        self.pending: dict = {}  # selection -> total value not yet added to holdings
         self.min_bound = 0.0
 
     def fold(self, shape) -> np.ndarray:
         if self.holdings is None:
             self.holdings = np.zeros(int(np.prod(shape)))
-        for part, value in self.pending:
+        for part, value in self.pending.items():
             part.add(self.holdings, value)
         self.pending.clear()
         return self.holdings
@@ -464,19 +464,6 @@ class Market:
         b = self._reachable(self.event(given), "conditioning event")
         return a, b
 
-    def _split_masses(self, a: Event, b: Event | None) -> tuple[float, float]:
-        """log masses of A∧B and ¬A∧B; error unless both are reachable."""
-        ab = a if b is None else a & b
-        nab = ~a if b is None else ~a & b
-        log_ab = self.maker.log_partition(ab.selection) if not ab.is_empty else -np.inf
-        log_nab = self.maker.log_partition(nab.selection) if not nab.is_empty else -np.inf
-        where = "" if b is None else f" given {str(b)!r}"
-        if not np.isfinite(log_ab):
-            raise ImpossibleEvent(f"event {str(a)!r} is impossible{where}; its price is 0")
-        if not np.isfinite(log_nab):
-            raise ImpossibleEvent(f"event {str(a)!r} is certain{where}; its price is 1")
-        return log_ab, log_nab
-
     def _parse_observation(self, observation: Any) -> tuple[dict[str, int], dict[str, int]]:
         """Turn an observation into ``{variable: state index}`` (all and new)."""
         if isinstance(observation, Mapping):
@@ -511,74 +498,83 @@ class Market:
         return {**self._observed, **new}, new
 
     # -- internals: pricing a trade ----------------------------------------------------
+    def _partition(self, a: Event, b: Event | None):
+        """The parts of a trade on A (given B): ``(A, ~A)`` or ``(A&B, ~A&B, ~B)``, with
+        their log masses (``-inf`` for empty parts), read once from the maker."""
+        events = [a, ~a] if b is None else [a & b, ~a & b, ~b]
+        present = [e for e in events if not e.is_empty]
+        masses = self.maker.part_masses([e.selection for e in present])
+        read = iter(masses.log_masses)
+        logs = [next(read) if not e.is_empty else -math.inf for e in events]
+        return events, logs, masses
+
+    def _move(self, acct, kind, events, values, masses, cost, shares, p0, p1, info) -> _Move:
+        keep = [i for i, e in enumerate(events) if not e.is_empty]
+        parts = [events[i] for i in keep]
+        values = [values[i] for i in keep]
+        plan = self.maker.plan([p.selection for p in parts], values, masses)
+        return self._finish_move(acct, kind, parts, values, cost, shares, p0, p1, plan, info)
+
+    @staticmethod
+    def _conditional_logs(logs, a: Event, b: Event | None) -> tuple[float, float]:
+        """log P(A|B) and log P(~A|B) from part masses."""
+        log_b = float(np.logaddexp(logs[0], logs[1]))
+        return logs[0] - log_b, logs[1] - log_b
+
+    def _require_uncertain(self, logs, a: Event, b: Event | None) -> None:
+        where = "" if b is None else f" given {str(b)!r}"
+        if logs[0] == -math.inf:
+            raise ImpossibleEvent(f"event {str(a)!r} is impossible{where}; its price is 0")
+        if logs[1] == -math.inf:
+            raise ImpossibleEvent(f"event {str(a)!r} is certain{where}; its price is 1")
+
     def _prepare_target(self, account, event, probability, given) -> _Move:
         self._require_open()
-        self._account(account)
+        acct = self._account(account)
         p_target = self._probability(probability)
         a, b = self._condition(event, given)
-        log_ab, log_nab = self._split_masses(a, b)
-        shares = self.liquidity * (
-            math.log(p_target) - math.log1p(-p_target) - (log_ab - log_nab))
-        return self._prepare_shares(account, a, shares, b, kind="target",
-                                    details={"probability": p_target})
+        events, logs, masses = self._partition(a, b)
+        self._require_uncertain(logs, a, b)
+        log_p, log_q = self._conditional_logs(logs, a, b)
+        shares = self.liquidity * (math.log(p_target) - math.log1p(-p_target) - (log_p - log_q))
+        return self._shares_move(acct, a, b, events, logs, masses, shares, "target",
+                                 {"probability": p_target})
 
-    def _prepare_shares(self, account, event, shares, given, *, details=None, kind="buy") -> _Move:
+    def _prepare_shares(self, account, event, shares, given) -> _Move:
         self._require_open()
         acct = self._account(account)
         x = _finite_number("shares", shares)
         a, b = self._condition(event, given)
+        events, logs, masses = self._partition(a, b)
+        return self._shares_move(acct, a, b, events, logs, masses, x, "buy", {})
+
+    def _shares_move(self, acct, a, b, events, logs, masses, x, kind, details) -> _Move:
+        log_p, log_q = self._conditional_logs(logs, a, b)
         b_ = self.liquidity
-        if b is None:
-            parts = [a, ~a]
-            values = [x, 0.0]
-            log_a = self.maker.log_partition(a.selection)
-            log_total = self.maker.log_partition()
-            log_p = min(log_a - log_total, 0.0)
-            log_q = math.log(-math.expm1(log_p)) if log_p < 0 else -np.inf
-        else:
-            ab, nab, nb = a & b, ~a & b, ~b
-            log_ab = self.maker.log_partition(ab.selection) if not ab.is_empty else -np.inf
-            log_nab = self.maker.log_partition(nab.selection) if not nab.is_empty else -np.inf
-            log_b = np.logaddexp(log_ab, log_nab)
-            log_p, log_q = log_ab - log_b, log_nab - log_b
-            parts, values = [ab, nab, nb], [x, 0.0, None]
         cost = b_ * float(np.logaddexp(log_q, log_p + x / b_))
-        if b is not None:
-            values[2] = cost  # the refund on not-B
-        price_after = float(np.exp(log_p + x / b_ - cost / b_))
-        parts, values = self._nonempty(parts, values)
-        plan = self.maker.plan([p.selection for p in parts], values)
-        info = {"event": str(a), "given": None if b is None else str(b), "shares": x}
-        info.update(details or {})
-        return self._finish_move(acct, kind, parts, values, cost, x, float(np.exp(log_p)),
-                                 price_after, plan, info)
+        values = [x, 0.0] if b is None else [x, 0.0, cost]  # conditional: refund on ~B
+        price_after = math.exp(log_p + x / b_ - cost / b_)
+        info = {"event": str(a), "given": None if b is None else str(b), "shares": x,
+                **details}
+        return self._move(acct, kind, events, values, masses, cost, x, math.exp(log_p),
+                          price_after, info)
 
     def _prepare_edit(self, account, event, probability, given) -> _Move:
         self._require_open()
         acct = self._account(account)
         p_target = self._probability(probability)
         a, b = self._condition(event, given)
-        log_ab, log_nab = self._split_masses(a, b)
-        log_b = np.logaddexp(log_ab, log_nab)
-        log_p, log_q = log_ab - log_b, log_nab - log_b
+        events, logs, masses = self._partition(a, b)
+        self._require_uncertain(logs, a, b)
+        log_p, log_q = self._conditional_logs(logs, a, b)
         b_ = self.liquidity
         up = b_ * (math.log(p_target) - log_p)
         down = b_ * (math.log1p(-p_target) - log_q)
-        if b is None:
-            parts, values = [a, ~a], [up, down]
-        else:
-            parts, values = [a & b, ~a & b, ~b], [up, down, 0.0]
-        parts, values = self._nonempty(parts, values)
-        plan = self.maker.plan([p.selection for p in parts], values)
+        values = [up, down] if b is None else [up, down, 0.0]
         info = {"event": str(a), "given": None if b is None else str(b),
                 "probability": p_target}
-        return self._finish_move(acct, "edit", parts, values, 0.0, (up - down),
-                                 float(np.exp(log_p)), p_target, plan, info)
-
-    @staticmethod
-    def _nonempty(parts, values):
-        keep = [i for i, p in enumerate(parts) if not p.is_empty]
-        return [parts[i] for i in keep], [values[i] for i in keep]
+        return self._move(acct, "edit", events, values, masses, 0.0, up - down,
+                          math.exp(log_p), p_target, info)
 
     def _finish_move(self, acct, kind, parts, values, cost, shares, p0, p1, plan, info) -> _Move:
         move = _Move(acct, kind, parts, values, cost, shares, p0, p1, plan, info)
@@ -661,8 +657,9 @@ class Market:
             acct.fold(self._obs_shape)
             acct.holdings += move.payout_vector
         else:
-            acct.pending.extend((p.selection, v) for p, v in zip(move.parts, move.values)
-                                if v != 0.0)
+            for part, value in zip(move.parts, move.values):
+                if value != 0.0:
+                    acct.pending[part.selection] = acct.pending.get(part.selection, 0.0) + value
             if len(acct.pending) > _PENDING_LIMIT:
                 acct.fold(self._obs_shape)
         acct.min_bound = bound

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from sympy import Basic
 
 from predmarket.errors import InvalidInput, UnknownState, UnknownVariable
 
@@ -240,9 +241,11 @@ class OutcomeSpace:
             if spec.space is not self and spec.space != self:
                 raise InvalidInput("event belongs to a different outcome space")
             return spec
-        key = spec if isinstance(spec, str) else None
-        if key is not None and key in self._events:
-            return self._events[key]
+        key = spec if isinstance(spec, (str, Basic)) else None
+        if key is not None:
+            cached = self._events.get(key)
+            if cached is not None:
+                return cached
         event = Event(self, spec)
         cached = self._events.setdefault(event.expr, event)
         if key is not None:

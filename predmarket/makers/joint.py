@@ -35,6 +35,7 @@ magnitude of :math:`q/b`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -57,6 +58,24 @@ _TINY = 1e-200  # relative mass below which the cache may have underflowed
 _EPS = np.finfo(float).eps
 
 
+def _lse(values: list[float]) -> float:
+    """log-sum-exp of a few floats (scipy's is ~100x slower on tiny inputs)."""
+    top = max(values)
+    if top == math.inf:
+        return math.inf
+    return top + math.log(math.fsum(math.exp(x - top) for x in values))
+
+
+@dataclass(frozen=True)
+class PartMasses:
+    """Log masses of the parts of a partition, read in one state of the maker."""
+
+    keep: int
+    log_masses: list
+    scaled: list
+    version: int
+
+
 @dataclass(frozen=True)
 class MovePlan:
     """A priced move, ready for :meth:`JointMaker.commit`.
@@ -66,8 +85,8 @@ class MovePlan:
 
     cost: float
     keep: int
-    v: np.ndarray
-    scaled: np.ndarray
+    v: list
+    scaled: list
     parts: list
     version: int
 
@@ -127,14 +146,15 @@ class JointMaker:
                 )
             self._logw = np.log(p / p.sum())
         self._offset = -float(logsumexp(self._logw))  # C(q0) = 0
-        self._pending: list[tuple[Selection, float]] = []
+        # log-weight deltas not yet applied to ``logw``, summed per selection
+        self._pending: dict[Selection, float] = {}
         self._version = 0
         self._resync()
 
     # -- cache ------------------------------------------------------------------------
     def _fold(self) -> None:
         """Apply pending log-weight deltas to ``logw``."""
-        for sel, delta in self._pending:
+        for sel, delta in self._pending.items():
             sel.add(self._logw, delta)
         self._pending.clear()
 
@@ -220,42 +240,55 @@ class JointMaker:
             return logsumexp(logw.reshape(self.space.shape), axis=drop) + self._offset
 
     # -- trades -----------------------------------------------------------------------
-    def _plan(self, parts: Sequence[Selection], values: Sequence[float]):
-        """Cost of the move and how to make it, without changing anything.
+    def part_masses(self, parts: Sequence[Selection]) -> PartMasses:
+        """True log masses :math:`\\log \\sum_{\\omega \\in r} e^{q_\\omega/b}` of the parts
+        of a partition of :math:`\\Omega`.
 
         Only the parts other than the largest are read; the largest part's mass is
         :math:`Z` minus theirs (read directly only when that difference cancels).
         """
-        if len(parts) != len(values) or not parts:
-            raise InvalidInput("a move needs one value per part of a non-empty partition")
+        if not parts:
+            raise InvalidInput("a move needs a non-empty partition")
         keep = int(np.argmax([s.size for s in parts]))
-        logm = np.empty(len(parts))
-        scaled = np.zeros(len(parts))  # masses in cache units (w)
+        logm = [0.0] * len(parts)
+        scaled = [0.0] * len(parts)  # masses in cache units (w)
         base = self._offset + self._ref
         for r, sel in enumerate(parts):
             if r != keep:
                 logm[r] = self._log_mass(sel)
-                scaled[r] = np.exp(logm[r] - base)
-        z_keep = self._z - scaled.sum()
+                scaled[r] = math.exp(logm[r] - base)
+        z_keep = self._z - math.fsum(scaled)
         if z_keep < 1e-6 * self._z:  # cancellation: read the part itself
             logm[keep] = self._log_mass(parts[keep])
-            z_keep = float(np.exp(logm[keep] - base))
+            z_keep = math.exp(logm[keep] - base)
         else:
-            logm[keep] = base + float(np.log(z_keep))
+            logm[keep] = base + math.log(z_keep)
         scaled[keep] = z_keep
-        v = np.asarray(values, dtype=float) / self.liquidity
-        if not np.all(np.isfinite(v)):
+        return PartMasses(keep, logm, scaled, self._version)
+
+    def _plan(self, parts: Sequence[Selection], values: Sequence[float],
+              masses: PartMasses | None = None) -> MovePlan:
+        """Cost of the move and how to make it, without changing anything."""
+        if len(parts) != len(values):
+            raise InvalidInput("a move needs one value per part of the partition")
+        if masses is None or masses.version != self._version:
+            masses = self.part_masses(parts)
+        keep, logm, scaled = masses.keep, masses.log_masses, masses.scaled
+        b = self.liquidity
+        v = [float(x) / b for x in values]
+        if not all(math.isfinite(x) for x in v):
             raise InvalidInput(f"move values must be finite, got {list(values)!r}")
-        live = np.isfinite(logm)
-        cost = self.liquidity * float(
-            logsumexp(logm[live] + v[live]) - logsumexp(logm[live]))
+        live = [r for r in range(len(parts)) if logm[r] > -math.inf]
+        cost = b * (_lse([logm[r] + v[r] for r in live]) - _lse([logm[r] for r in live]))
         return MovePlan(cost, keep, v, scaled, list(parts), self._version)
 
-    def plan(self, parts: Sequence[Selection], values: Sequence[float]) -> MovePlan:
+    def plan(self, parts: Sequence[Selection], values: Sequence[float],
+             masses: PartMasses | None = None) -> MovePlan:
         """Price the move that adds ``values[r]`` to :math:`q_\\omega` on ``parts[r]``
         (the parts partition :math:`\\Omega`) without changing anything; pass the result
-        to :meth:`commit` to make it."""
-        return self._plan(parts, values)
+        to :meth:`commit` to make it. ``masses`` from :meth:`part_masses` (in the current
+        state) saves reading the parts again."""
+        return self._plan(parts, values, masses)
 
     def quote(self, parts: Sequence[Selection], values: Sequence[float]) -> float:
         """Cost :math:`C(q + \\Delta) - C(q)` of a move (see :meth:`plan`)."""
@@ -271,11 +304,11 @@ class JointMaker:
             raise InvalidInput("the plan is stale: the maker changed since it was made")
         self._version += 1
         cost, keep, v, scaled, parts = plan.cost, plan.keep, plan.v, plan.scaled, plan.parts
-        rel = v - v[keep]
-        self._offset += float(v[keep])
+        rel = [x - v[keep] for x in v]
+        self._offset += v[keep]
         touched = [r for r in range(len(parts)) if r != keep and rel[r] != 0.0]
         for r in touched:
-            self._pending.append((parts[r], float(rel[r])))
+            self._pending[parts[r]] = self._pending.get(parts[r], 0.0) + rel[r]
         self._drift += max((abs(rel[r]) for r in touched), default=0.0)
         self._since_sync += 1
         if self._drift > _DRIFT_LIMIT or self._since_sync > _SYNC_EVERY:
@@ -283,7 +316,7 @@ class JointMaker:
             return cost
         new_z = self._z
         for r in touched:
-            factor = float(np.exp(rel[r]))
+            factor = math.exp(rel[r])
             parts[r].scale(self._w, factor)
             new_z += scaled[r] * (factor - 1.0)
         self._z_err += 4 * _EPS * (self._z + abs(new_z - self._z))
