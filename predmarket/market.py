@@ -193,8 +193,7 @@ class Market:
         self._ledger: list[LedgerEntry] = []
         self._observed: dict[str, int] = {}
         self._settled = False
-        initial = self.maker.log_marginal(self._obs_axes)
-        self.subsidy = float(-self.liquidity * (initial.min() - logsumexp(initial)))
+        self.subsidy = -self.liquidity * self.maker.min_log_probability(self._obs_axes)
         self._maker_cash = self.subsidy
 
     # -- basic properties ---------------------------------------------------------------

@@ -134,8 +134,10 @@ class JointMaker:
                 f"max_outcomes={max_outcomes:,}; raise max_outcomes (memory: "
                 f"{space.size * 8 / 2**20:,.0f} MiB per array) or use a factored maker"
             )
+        self._w = None
         if prior is None:
             self._logw = np.zeros(space.size)
+            self._offset = -math.log(space.size)  # C(q0) = 0
         else:
             p = np.asarray(prior, dtype=float).ravel()
             if p.shape != (space.size,) or not np.all(np.isfinite(p)) or np.any(p <= 0):
@@ -145,7 +147,7 @@ class JointMaker:
                     + ("" if p.shape != (space.size,) else f", min {np.min(p)!r}")
                 )
             self._logw = np.log(p / p.sum())
-        self._offset = -float(logsumexp(self._logw))  # C(q0) = 0
+            self._offset = -float(logsumexp(self._logw))  # C(q0) = 0
         # log-weight deltas not yet applied to ``logw``, summed per selection
         self._pending: dict[Selection, float] = {}
         self._version = 0
@@ -161,9 +163,11 @@ class JointMaker:
     def _resync(self) -> None:
         """Rebuild the cached weights and their sum exactly from ``logw``."""
         self._fold()
-        finite = self._logw[np.isfinite(self._logw)]
-        self._ref = float(finite.max())
-        self._w = np.exp(self._logw - self._ref)
+        self._ref = float(self._logw.max())  # finite: observations never exclude everything
+        if getattr(self, "_w", None) is None:
+            self._w = np.empty_like(self._logw)
+        np.subtract(self._logw, self._ref, out=self._w)
+        np.exp(self._w, out=self._w)
         self._z = float(self._w.sum())
         self._z_err = self._z * _EPS * np.log2(self._w.size + 1)
         self._drift = 0.0
@@ -210,6 +214,15 @@ class JointMaker:
         """The true state :math:`q/b` as a new flat array (``-inf`` where excluded)."""
         self._fold()
         return self._logw + self._offset
+
+    def min_log_probability(self, keep_axes: Sequence[int]) -> float:
+        """:math:`\\min_o \\log P(o)` over the marginal on ``keep_axes`` (no large copies
+        when ``keep_axes`` is every axis)."""
+        if len(set(keep_axes)) == len(self.space.shape):
+            self._fold()
+            return float(self._logw.min()) + self._offset - self._log_mass(None)
+        logm = self.log_marginal(keep_axes)
+        return float(logm[np.isfinite(logm)].min() - logsumexp(logm))
 
     def log_marginal(self, keep_axes: Sequence[int], reachable=None) -> np.ndarray:
         """:math:`\\log \\sum e^{q/b}` summed over every axis not in ``keep_axes``.
