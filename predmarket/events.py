@@ -247,6 +247,13 @@ def event_to_string(expr: Boolean) -> str:
             return _TAUTOLOGY
         if isinstance(e, BooleanFalse):
             return _CONTRADICTION
+        if isinstance(e, sympy.Xor):  # no xor in the grammar: a ^ b is ~(a <-> b)
+            first, *rest = e.args
+            return go(sympy.Not(sympy.Equivalent(first, sympy.Xor(*rest), evaluate=False),
+                                evaluate=False), parent)
+        if isinstance(e, sympy.Equivalent) and len(e.args) > 2:  # all equal, pairwise
+            pairs = [sympy.Equivalent(a, b, evaluate=False) for a, b in zip(e.args, e.args[1:])]
+            return go(sympy.And(*pairs, evaluate=False), parent)
         if isinstance(e, sympy.Not):
             if isinstance(e.args[0], sympy.Symbol):
                 return e.args[0].name.replace(" == ", " != ", 1)
@@ -343,7 +350,9 @@ class Event:
             if isinstance(e, sympy.Implies):
                 return ~args[0] | args[1]
             if isinstance(e, sympy.Equivalent):
-                return np.logical_and.reduce([a == args[0] for a in args[1:]] or [True])
+                same = [a == args[0] for a in args[1:]]
+                return np.logical_and.reduce(np.broadcast_arrays(*same)) if same else \
+                    np.ones((1,) * len(sub_shape), dtype=bool)
             if isinstance(e, sympy.Xor):
                 return np.logical_xor.reduce(np.broadcast_arrays(*args))
             raise InvalidInput(f"unsupported connective in event: {type(e).__name__}")

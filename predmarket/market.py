@@ -61,6 +61,7 @@ from predmarket.errors import (
     LatentObservation,
     MarketClosed,
     UnknownAccount,
+    UnknownVariable,
 )
 from predmarket.events import Event
 from predmarket.ledger import Account, LedgerEntry, Quote
@@ -178,8 +179,10 @@ class Market:
             latent = [latent]
         latent_names = []
         for name in latent:
-            if not isinstance(name, str) or name not in space.names:
-                raise InvalidInput(
+            if not isinstance(name, str):
+                raise InvalidInput(f"latent variables are given by name, got {name!r}")
+            if name not in space.names:
+                raise UnknownVariable(
                     f"unknown latent variable {name!r}; the space has {list(space.names)!r}"
                 )
             if name not in latent_names:
@@ -443,7 +446,10 @@ class Market:
 
     @staticmethod
     def _probability(value: Any) -> float:
-        p = _finite_number("probability", value)
+        try:
+            p = _finite_number("probability", value)
+        except InvalidAmount as exc:
+            raise InvalidProbability(str(exc)) from None
         if not 0.0 < p < 1.0:
             raise InvalidProbability(f"probability must lie in the open interval (0, 1), got {p!r}")
         return p

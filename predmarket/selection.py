@@ -78,10 +78,13 @@ class BoxSelection(Selection):
             view += value
 
     def min(self, flat):
-        return float(min(view.min() for view in self._views(flat)))
+        return float(min((view.min() for view in self._views(flat)), default=np.inf))
 
     def values(self, flat):
-        return np.concatenate([np.ravel(view) for view in self._views(flat)])
+        views = self._views(flat)
+        if not views:
+            return np.empty(0, dtype=flat.dtype)
+        return np.concatenate([np.ravel(view) for view in views])
 
 
 class IndexSelection(Selection):
@@ -158,10 +161,17 @@ def select(table: np.ndarray, axes: tuple[int, ...], shape: tuple[int, ...]) -> 
     if size_full > SMALL_SPACE:
         raw: list[dict] = []
         if _boxes(table, axes, {}, raw):
-            boxes = [tuple(b.get(ax, slice(None)) for ax in range(len(shape))) for b in raw]
+            # Fixed states become length-1 slices so that every box is a view, never a
+            # scalar copy (an event can fix every variable).
+            boxes = [tuple(_as_slice(b.get(ax, slice(None))) for ax in range(len(shape)))
+                     for b in raw]
             return BoxSelection(shape, boxes, count)
     full = np.broadcast_to(_expand(table, axes, shape), shape)
     return IndexSelection(np.flatnonzero(full))
+
+
+def _as_slice(index):
+    return slice(index, index + 1) if isinstance(index, int) else index
 
 
 def _expand(table: np.ndarray, axes: tuple[int, ...], shape: tuple[int, ...]) -> np.ndarray:

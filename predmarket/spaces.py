@@ -220,11 +220,16 @@ class OutcomeSpace:
         gen = np.random.default_rng(rng)
         if probabilities is None:
             return self.outcome(int(gen.integers(self.size)))
-        p = np.asarray(probabilities, dtype=float).ravel()
-        if p.shape != (self.size,) or not np.all(np.isfinite(p)) or np.any(p < 0):
+        try:
+            p = np.asarray(probabilities, dtype=float).ravel()
+        except (TypeError, ValueError):
             raise InvalidInput(
-                f"probabilities must be {self.size} finite non-negative numbers, got shape "
-                f"{p.shape}"
+                f"probabilities must be {self.size} numbers, got {probabilities!r}") from None
+        if p.shape != (self.size,) or not np.all(np.isfinite(p)) or np.any(p < 0) \
+                or p.sum() <= 0:
+            raise InvalidInput(
+                f"probabilities must be {self.size} finite non-negative numbers with a "
+                f"positive sum, got shape {p.shape}"
             )
         return self.outcome(int(gen.choice(self.size, p=p / p.sum())))
 

@@ -139,7 +139,12 @@ class JointMaker:
             self._logw = np.zeros(space.size)
             self._offset = -math.log(space.size)  # C(q0) = 0
         else:
-            p = np.asarray(prior, dtype=float).ravel()
+            try:
+                p = np.asarray(prior, dtype=float).ravel()
+            except (TypeError, ValueError):
+                raise InvalidInput(
+                    f"prior must be {space.size} positive numbers over the joint, got "
+                    f"{type(prior).__name__}") from None
             if p.shape != (space.size,) or not np.all(np.isfinite(p)) or np.any(p <= 0):
                 raise InvalidInput(
                     f"prior must be {space.size} finite, strictly positive numbers over the "
