@@ -71,7 +71,9 @@ class Quote:
         Price of the event (conditional when ``given`` was set) before and after.
     min_asset_after : float
         The account's worst-case final cash over the outcomes the market can still settle
-        on, if the trade were made.
+        on, if the trade were made (exact from :meth:`Market.preview`; a guaranteed lower
+        bound when returned by a trade, which skips the full scan when it can; call
+        :meth:`Market.min_asset` for the exact value).
     affordable : bool
         Whether the budget rule would accept it.
     """
