@@ -56,6 +56,7 @@ _DRIFT_LIMIT = 50.0  # log units of rescaling before the cache is rebuilt
 _SYNC_EVERY = 2048  # trades between exact rebuilds of the cache
 _TINY = 1e-200  # relative mass below which the cache may have underflowed
 _EPS = np.finfo(float).eps
+_SMALLEST = 1e-280  # cached sums below this are recomputed exactly (subnormals start at 2e-308)
 
 
 def _lse(values: list[float]) -> float:
@@ -243,7 +244,9 @@ class JointMaker:
         drop = tuple(a for a in range(len(self.space.shape)) if a not in set(keep_axes))
         sums = w.reshape(self.space.shape).sum(axis=drop)
         live = sums if reachable is None else sums[reachable]
-        if np.all(live > _TINY * live.max()):
+        # Exact path unless every live mass is far from underflow, both relative to the
+        # largest and in absolute terms (subnormal sums have lost precision).
+        if live.size and np.all(live > _TINY * live.max()) and live.min() > _SMALLEST:
             with np.errstate(divide="ignore"):
                 out = np.log(sums) + self._ref + self._offset + shift
             if reachable is not None:
