@@ -290,11 +290,10 @@ class Market:
         """
         a = self._reachable(self.event(event), "event")
         if given is None:
-            return float(np.exp(self.maker.log_partition(a.selection) - self.maker.log_partition()))
+            return self.maker.probability(a.selection)
         b = self._reachable(self.event(given), "conditioning event")
         ab = a & b
-        num = self.maker.log_partition(ab.selection) if not ab.is_empty else -np.inf
-        return float(np.exp(num - self.maker.log_partition(b.selection)))
+        return 0.0 if ab.is_empty else self.maker.probability(ab.selection, b.selection)
 
     def marginal(self, variable: str) -> dict[str, float]:
         """Prices of every state of one variable, ``{state: price}``."""

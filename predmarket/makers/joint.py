@@ -181,13 +181,18 @@ class JointMaker:
 
     def _log_mass(self, sel: Selection | None) -> float:
         """True :math:`\\log \\sum_{\\omega \\in E} e^{q_\\omega/b}`; exact for tiny masses."""
+        return self._offset + self._ref + self._relative_log_mass(sel)
+
+    def _relative_log_mass(self, sel: Selection | None) -> float:
+        """:meth:`_log_mass` minus ``offset + ref``: small numbers, so differences of two
+        of them keep full precision however large :math:`q/b` is."""
         if sel is None:
-            return self._offset + self._ref + float(np.log(self._z))
+            return float(np.log(self._z))
         z = sel.sum(self._w)
         if z > _TINY * self._z:
-            return self._offset + self._ref + float(np.log(z))
+            return float(np.log(z))
         self._fold()
-        return self._offset + float(logsumexp(sel.values(self._logw)))
+        return float(logsumexp(sel.values(self._logw))) - self._ref
 
     # -- queries ----------------------------------------------------------------------
     @property
@@ -206,10 +211,13 @@ class JointMaker:
 
     def probability(self, sel: Selection, given: Selection | None = None) -> float:
         """:math:`P(E)`; with ``given`` the ratio of masses, so pass the selection of
-        :math:`A \\wedge B` as ``sel`` and of :math:`B` as ``given`` for :math:`P(A \\mid B)`."""
-        num = self._log_mass(sel)
-        den = self._log_mass(given)
-        return float(np.exp(num - den)) if np.isfinite(num) else 0.0
+        :math:`A \\wedge B` as ``sel`` and of :math:`B` as ``given`` for :math:`P(A \\mid B)`.
+
+        The two masses are summed separately, so rounding can put their ratio a few ulps
+        above 1 when ``sel`` covers ``given``; it is clipped, since ``sel`` is a subset."""
+        num = self._relative_log_mass(sel)
+        den = self._relative_log_mass(given)
+        return min(1.0, float(np.exp(num - den))) if np.isfinite(num) else 0.0
 
     def probabilities(self) -> np.ndarray:
         """The market's joint distribution as a new flat array (exact, from ``logw``)."""
