@@ -1,0 +1,121 @@
+"""Bounded-rationality traders: beliefs computed under an explicit compute budget.
+
+:class:`SamplingTrader` knows the true generative model (a prior over the joint) and sees
+private evidence, but cannot compute its posterior exactly: it draws ``k`` outcomes from
+the prior and weights each by the likelihood of its evidence (likelihood weighting, a
+self-normalised importance sampler; Fung & Chang 1989, Shachter & Peot 1989). Its
+estimate of :math:`P(A \\mid B, e)` is
+
+.. math::
+    \\hat P(A \\mid B, e) = \\frac{\\sum_{j} w_j [\\omega_j \\in A \\cap B] + \\alpha\\,
+    P_0(A \\mid B)}{\\sum_{j} w_j [\\omega_j \\in B] + \\alpha},
+    \\qquad \\omega_j \\sim P_0, \\quad w_j \\propto P(e \\mid \\omega_j),
+
+with weights scaled to mean 1 and :math:`\\alpha` pseudo-samples of the prior (so a tiny
+budget falls back on the prior instead of on 0 or 1). The estimate's error shrinks like
+:math:`1/\\sqrt{k}`; its compute is exactly ``k`` samples per episode, counted in
+:attr:`SamplingTrader.compute`. It then trades like
+:class:`~predmarket.traders.bayesian.BayesianTrader` (Kelly-sized).
+
+References
+----------
+.. [1] R. Fung, K.-C. Chang, "Weighing and integrating evidence for stochastic simulation
+   in Bayesian networks", UAI 1989.
+.. [2] R. D. Shachter, M. A. Peot, "Simulation approaches to general probabilistic
+   inference on belief networks", UAI 1989.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from predmarket.errors import InvalidInput
+from predmarket.traders.bayesian import _fraction, _questions, kelly_orders
+from predmarket.traders.beliefs import JointBelief, chain_questions
+
+__all__ = ["SamplingTrader"]
+
+
+class SamplingTrader:
+    """Estimates its posterior from ``k`` likelihood-weighted samples per episode.
+
+    Parameters
+    ----------
+    prior : JointBelief
+        The generative model it knows.
+    likelihood : callable
+        ``likelihood(signal) -> array`` over the flat joint: :math:`P(e \\mid \\omega)` of
+        the evidence in ``view.signal``. ``None`` means no evidence (all ones).
+    k : int
+        Samples per episode: the compute budget.
+    questions : sequence, optional
+        As for :class:`~predmarket.traders.bayesian.BayesianTrader` (default: chain).
+    prior_weight : float
+        :math:`\\alpha`, pseudo-samples of the prior.
+
+    Examples
+    --------
+    >>> from predmarket import OutcomeSpace, Variable
+    >>> space = OutcomeSpace([Variable("x", ["0", "1"])])
+    >>> t = SamplingTrader(JointBelief(space, [0.5, 0.5]), None, k=10)
+    >>> t.compute
+    0
+    """
+
+    def __init__(self, prior: JointBelief, likelihood: Callable | None, k: int, *,
+                 questions: Any = None, fraction: float = 1.0, prior_weight: float = 1.0,
+                 market: str | None = None, name: str | None = None):
+        if not isinstance(prior, JointBelief):
+            raise InvalidInput(f"prior must be a JointBelief, got {prior!r}")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise InvalidInput(f"k (samples per episode) must be an integer >= 1, got {k!r}")
+        if likelihood is not None and not callable(likelihood):
+            raise InvalidInput(f"likelihood must be callable or None, got {likelihood!r}")
+        if not (np.isfinite(prior_weight) and prior_weight > 0):
+            raise InvalidInput(f"prior_weight must be > 0, got {prior_weight!r}")
+        self.prior = prior
+        self.likelihood = likelihood
+        self.k = int(k)
+        self.questions = _questions(questions if questions is not None
+                                    else chain_questions(prior.space))
+        self.fraction = _fraction(fraction)
+        self.prior_weight = float(prior_weight)
+        self.market = market
+        if name is not None:
+            self.name = name
+        self.compute = 0
+        self._cache: tuple[int, list] | None = None
+
+    def estimate(self, signal: Any, rng: np.random.Generator) -> list[float]:
+        """Spend ``k`` samples; return the estimate for every question."""
+        space = self.prior.space
+        draws = rng.choice(space.size, size=self.k, p=self.prior.p)
+        self.compute += self.k
+        if self.likelihood is None:
+            w = np.ones(self.k)
+        else:
+            lik = np.asarray(self.likelihood(signal), dtype=float).ravel()
+            if lik.shape != (space.size,) or not np.all(np.isfinite(lik)) or np.any(lik < 0):
+                raise InvalidInput("the likelihood must give a finite, non-negative number "
+                                   f"for each of the {space.size} outcomes")
+            w = lik[draws]
+        mean = w.mean()
+        w = w / mean if mean > 0 else np.zeros_like(w)
+        out = []
+        for event, given in self.questions:
+            a = space.event(event).mask[draws]
+            b = np.ones(self.k, dtype=bool) if given is None else space.event(given).mask[draws]
+            prior = self.prior.probability(event, given)
+            num = float(w[a & b].sum()) + self.prior_weight * prior
+            den = float(w[b].sum()) + self.prior_weight
+            out.append(min(max(num / den, 1e-6), 1 - 1e-6))
+        return out
+
+    def act(self, view):
+        if self._cache is None or self._cache[0] != view.episode:
+            self._cache = (view.episode, self.estimate(view.signal, view.rng))
+        beliefs = [(e, g, p) for (e, g), p in zip(self.questions, self._cache[1])]
+        return kelly_orders(view, beliefs, fraction=self.fraction, market=self.market)
