@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from contextlib import closing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -148,7 +149,8 @@ class Recorder:
         path = Path(path)
         if path.exists():
             path.unlink()
-        with sqlite3.connect(path) as db:
+        db = sqlite3.connect(path)
+        with closing(db), db:
             db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
             db.executemany("INSERT INTO meta VALUES (?, ?)",
                            [(k, json.dumps(v)) for k, v in self.meta.items()])
@@ -157,7 +159,7 @@ class Recorder:
             db.executemany("INSERT INTO recorded_events VALUES (?, ?, ?)",
                            [(i, m, label) for i, (m, _, label) in enumerate(self.events)])
             for name, cols in TABLES.items():
-                decl = ", ".join(f"{c} {'TEXT' if c in _TEXT_COLUMNS else 'REAL'}"
+                decl = ", ".join(f'"{c}" {"TEXT" if c in _TEXT_COLUMNS else "REAL"}'
                                  for c in cols)
                 db.execute(f"CREATE TABLE {name} ({decl})")
                 marks = ", ".join("?" for _ in cols)
@@ -171,7 +173,8 @@ class Recorder:
         if not path.is_file():
             raise InvalidInput(f"no history database at {str(path)!r}")
         try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            with closing(db):
                 rec = cls()
                 rec.meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
                 rec.events = [(m, label.split(":", 1)[1] if m else label, label) for m, label in
@@ -180,7 +183,7 @@ class Recorder:
                 for name, cols in TABLES.items():
                     rec._rows[name] = [
                         tuple(_restore(c, v) for c, v in zip(cols, row))
-                        for row in db.execute(f"SELECT {', '.join(cols)} FROM {name}")]
+                        for row in db.execute("SELECT " + ", ".join(f'"{c}"' for c in cols) + f" FROM {name}")]
         except sqlite3.DatabaseError as exc:
             raise InvalidInput(f"{str(path)!r} is not a predmarket history: {exc}") from None
         return rec
