@@ -93,14 +93,34 @@ class JointBelief:
         return cls(space, out.ravel() / out.sum())
 
 
-def marginal_questions(space) -> list[tuple[str, None]]:
-    """``(v == s, None)`` for every state but the last of every variable."""
-    return [(f"{v.name} == {_quote(s)}", None) for v in space for s in v.states[:-1]]
+def _state_questions(var, prefix: str | None) -> list[tuple[str, str | None]]:
+    """:math:`P(X = s_j \\mid \\text{prefix}, X \\notin \\{s_0..s_{j-1}\\})` for every state
+    but the last: targeting them in order sets the whole conditional distribution of
+    :math:`X`, because a conditional trade leaves the condition's probability and
+    everything outside it unchanged."""
+    out = []
+    for j, s in enumerate(var.states[:-1]):
+        parts = ([prefix] if prefix else []) + [
+            f"{var.name} != {_quote(t)}" for t in var.states[:j]]
+        out.append((f"{var.name} == {_quote(s)}", " & ".join(parts) if parts else None))
+    return out
+
+
+def marginal_questions(space) -> list[tuple[str, str | None]]:
+    """Each variable's distribution, as :func:`chain_questions` asks it, without
+    conditioning on other variables.
+
+    >>> from predmarket import OutcomeSpace, Variable
+    >>> marginal_questions(OutcomeSpace([Variable("t", ["lo", "mid", "hi"])]))
+    [('t == "lo"', None), ('t == "mid"', 't != "lo"')]
+    """
+    return [q for var in space for q in _state_questions(var, None)]
 
 
 def chain_questions(space, *, limit: int = 256) -> list[tuple[str, str | None]]:
     """The chain-rule decomposition: :math:`P(X_i = s \\mid X_1..X_{i-1})` for every state
-    but the last and every assignment of the earlier variables.
+    but the last (conditioned on not being an earlier state) and every assignment of the
+    earlier variables.
 
     Setting every one of these prices to a belief's values sets the market's whole joint
     to the belief. Raises if there would be more than ``limit`` questions.
@@ -114,8 +134,7 @@ def chain_questions(space, *, limit: int = 256) -> list[tuple[str, str | None]]:
     prefixes: list[str | None] = [None]
     for var in space:
         for prefix in prefixes:
-            for s in var.states[:-1]:
-                questions.append((f"{var.name} == {_quote(s)}", prefix))
+            questions.extend(_state_questions(var, prefix))
         if len(questions) > limit:
             raise InvalidInput(f"the chain decomposition has more than {limit} questions; "
                                "pass questions explicitly")
