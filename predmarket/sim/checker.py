@@ -70,8 +70,8 @@ def check_trader(trader: Any, market: Any, *, rounds: int = 5, seed: int = 0,
     ----------
     trader : callable or object with ``act``
     market : market or callable
-        A market (deep-copied for each trial, never touched) or a factory returning a
-        fresh one.
+        A market (deep-copied for each trial, never touched; a market with a history cannot
+        be copied) or a factory returning a fresh one (or a mapping of named markets).
     rounds : int
         Turns per trial.
     seed : int
@@ -104,11 +104,20 @@ def check_trader(trader: Any, market: Any, *, rounds: int = 5, seed: int = 0,
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise InvalidInput(f"rounds must be an integer >= 1, got {rounds!r}")
     trader_function(trader, "trader")
+    original = None
     if callable(market) and not hasattr(market, "price"):
         factory = market
     else:
         require_market(market)
-        factory = lambda: copy.deepcopy(market)  # noqa: E731
+        original = market
+        try:
+            copies = [copy.deepcopy(market), copy.deepcopy(market)]
+        except Exception as exc:  # noqa: BLE001
+            raise InvalidInput(
+                f"check_trader could not copy the market ({type(exc).__name__}: {exc}); pass a "
+                "factory instead, e.g. lambda: Market(space, liquidity)") from None
+        factory = copies.pop
+        before = np.array(original.probabilities(), dtype=float, copy=True)
     try:
         pristine = copy.deepcopy(trader)
         fresh = lambda: copy.deepcopy(pristine)  # noqa: E731
@@ -118,6 +127,11 @@ def check_trader(trader: Any, market: Any, *, rounds: int = 5, seed: int = 0,
                             allow_refusals, signal)
     second, _ = _trial(fresh(), factory, rounds, seed, cash, time_budget, allow_refusals,
                        signal)
+    if original is not None and not _same(np.asarray(original.probabilities(), dtype=float),
+                                          before):
+        _fail("changes the market outside its orders",
+              "the market given to check_trader changed while the trader ran; a trader may "
+              "only act through the orders it returns")
     for turn, (a, b) in enumerate(zip(first, second)):
         if a != b:
             _fail("not deterministic under a seed",
