@@ -221,8 +221,10 @@ class Recorder:
                         if probs is None:
                             probs = np.asarray(m.probabilities(), dtype=float).ravel()
                         assets = np.asarray(m.assets(trader), dtype=float).ravel()
-                        wealth = float(np.sum(probs * np.nan_to_num(assets))) \
-                            if assets.size == probs.size else math.nan
+                        if assets.size == probs.size:  # nan marks outcomes ruled out
+                            wealth = float(probs.dot(np.where(assets == assets, assets, 0.0)))
+                        else:
+                            wealth = math.nan
                     rows.append((episode, day, trader, mname, cash, worst, wealth))
         if observations:
             scores = self._rows["scores"]
