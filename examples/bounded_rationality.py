@@ -15,6 +15,7 @@ Run:  python examples/bounded_rationality.py [--episodes 40] [--figure accuracy.
 from __future__ import annotations
 
 import argparse
+import itertools
 
 import numpy as np
 
@@ -33,7 +34,7 @@ def prior() -> JointBelief:
     p = np.zeros(SPACE.shape)
     for idx in np.ndindex(SPACE.shape):
         prob = 0.6 if idx[0] == 1 else 0.4
-        for a, b in zip(idx, idx[1:]):
+        for a, b in itertools.pairwise(idx):
             prob *= 0.85 if a == b else 0.15
         p[idx] = prob
     return JointBelief(SPACE, p.ravel())

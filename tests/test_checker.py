@@ -9,8 +9,15 @@ import pytest
 from predmarket import Market, OutcomeSpace, Variable
 from predmarket.errors import InvalidInput
 from predmarket.sim import Buy, Edit, Sell, Target, check_trader
-from predmarket.traders import (Arbitrageur, BayesianTrader, ConstantBelief, JointBelief,
-                                MomentumTrader, NoiseTrader, SamplingTrader)
+from predmarket.traders import (
+    Arbitrageur,
+    BayesianTrader,
+    ConstantBelief,
+    JointBelief,
+    MomentumTrader,
+    NoiseTrader,
+    SamplingTrader,
+)
 
 
 def space():
@@ -69,7 +76,6 @@ def test_other_refusals():
 def test_too_slow():
     def slow(view):
         time.sleep(0.05)
-        return None
 
     fails(slow, "too slow", time_budget=0.01)
 
@@ -88,7 +94,6 @@ def test_mutates_an_array_it_was_shown():
         p = view.probabilities()
         p.setflags(write=True)
         p[0] += 0.1
-        return None
 
     fails(vandal, "mutates what it is shown")
 
@@ -96,7 +101,6 @@ def test_mutates_an_array_it_was_shown():
 def test_mutates_the_view():
     def vandal(view):
         object.__setattr__(view, "day", 99)
-        return None
 
     fails(vandal, "mutates what it is shown")
 
@@ -106,7 +110,6 @@ def test_trades_behind_the_views_back_via_gc():
         for obj in gc.get_objects():
             if isinstance(obj, Market) and not obj.settled and "checked_trader" in obj.accounts:
                 obj.buy("checked_trader", "rain == yes", 1.0)
-        return None
 
     fails(sneaky, "changes the market outside its orders")
 
@@ -118,7 +121,6 @@ def test_trades_on_a_market_it_holds():
         if "insider" not in market.accounts:
             market.open_account("insider", 100.0)
         market.buy("insider", "rain == yes", 1.0)
-        return None
 
     fails(insider, "changes the market outside its orders", market=market)
 

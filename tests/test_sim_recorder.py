@@ -59,9 +59,9 @@ def test_log_score_and_truth_match_an_independent_computation():
     # edit-like target on a marginal of a uniform start): P(outcome) is their product
     p_rain = 0.7 if observed["rain"] == "yes" else 0.3
     p_wind = 0.3 if observed["wind"] == "calm" else 0.7
-    score = [r for r in rec.rows("scores") if r[0] == 3 and r[1] == 3][0][3]
+    score = next(r for r in rec.rows("scores") if r[0] == 3 and r[1] == 3)[3]
     assert score == pytest.approx(math.log(p_rain * p_wind))
-    start = [r for r in rec.rows("scores") if r[0] == 3 and r[1] == 0][0][3]
+    start = next(r for r in rec.rows("scores") if r[0] == 3 and r[1] == 0)[3]
     assert start == pytest.approx(math.log(0.25))
 
 

@@ -133,7 +133,10 @@ def test_refused_orders_come_back_in_the_next_view():
 def test_activation_order_is_seeded():
     def order_of(rng, activation):
         log = []
-        traders = {n: (lambda n: lambda v: log.append(n))(n) for n in "abcde"}
+        def logger(name):
+            return lambda view: log.append(name)
+
+        traders = {n: logger(n) for n in "abcde"}
         Simulation(factory(), traders, rounds=5, rng=rng, activation=activation).run()
         return log
 
@@ -238,7 +241,7 @@ def test_several_markets_with_per_market_outcomes():
     def markets():
         return {"joint": factory(), "rain": Market(rain, liquidity=5.0)}
 
-    world = lambda rng: {"joint": {"rain": "yes", "wind": "calm"},  # noqa: E731
+    world = lambda rng: {"joint": {"rain": "yes", "wind": "calm"},
                          "rain": {"rain": "yes"}}
     res = Simulation(markets, {"a": lambda v: [Target("rain == yes", 0.7, market="rain"),
                                                Edit("rain == yes", 0.6)]},

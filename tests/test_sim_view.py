@@ -53,7 +53,7 @@ def _reachable(root, depth=6):
 
 def _cell_full(cell):
     try:
-        cell.cell_contents
+        _ = cell.cell_contents
     except ValueError:
         return False
     return True
@@ -73,7 +73,6 @@ def test_view_shows_prices_account_and_day():
         seen["day"], seen["episode"], seen["name"] = view.day, view.episode, view.name
         seen["liquidity"] = view.liquidity()
         seen["quote"] = view.quote("rain == yes", shares=1.0)
-        return None
 
     run_one(probe)
     assert seen["price"] == pytest.approx(0.5)
@@ -120,7 +119,6 @@ def test_view_is_read_only_and_has_no_dict():
                 action()
             except (AttributeError, TypeError) as exc:
                 caught.append(type(exc).__name__)
-        return None
 
     run_one(probe)
     assert len(caught) == 9
@@ -151,9 +149,8 @@ def test_a_trader_cannot_reach_the_market_maker_ledger_or_other_accounts():
         for method in (view.cash, view.min_asset, view.assets, view.account):
             with pytest.raises(TypeError):
                 method("other")
-        return None
 
-    result, market = run_one(attacker)
+    result, _ = run_one(attacker)
     assert not result.faults
     assert findings == []
 
@@ -170,7 +167,6 @@ def test_mutating_what_the_view_returns_changes_nothing():
         a = view.assets()
         with pytest.raises(ValueError):
             a[...] = -1e9
-        return None
 
     result, market = run_one(vandal)
     assert not result.faults
@@ -184,7 +180,6 @@ def test_view_expires_after_the_turn():
 
     def keeper(view):
         kept.append(view)
-        return None
 
     run_one(keeper)
     with pytest.raises(MarketClosed, match="expired"):
@@ -203,7 +198,6 @@ def test_view_errors_name_the_problem():
                 call()
             except (UnknownVariable, InvalidInput) as exc:
                 errors.append(str(exc))
-        return None
 
     run_one(probe)
     assert len(errors) == 3

@@ -11,9 +11,18 @@ from hypothesis import strategies as st
 from predmarket import Market, OutcomeSpace, Variable
 from predmarket.errors import InvalidAmount, InvalidInput, InvalidLiquidity, InvalidProbability
 from predmarket.sim import JointWorld, Simulation, World, check_trader
-from predmarket.traders import (Arbitrageur, BayesianTrader, ConstantBelief, JointBelief,
-                                MomentumTrader, NoiseTrader, SamplingTrader, chain_questions,
-                                kelly_price, marginal_questions)
+from predmarket.traders import (
+    Arbitrageur,
+    BayesianTrader,
+    ConstantBelief,
+    JointBelief,
+    MomentumTrader,
+    NoiseTrader,
+    SamplingTrader,
+    chain_questions,
+    kelly_price,
+    marginal_questions,
+)
 
 
 def space3():

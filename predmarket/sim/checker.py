@@ -120,9 +120,9 @@ def check_trader(trader: Any, market: Any, *, rounds: int = 5, seed: int = 0,
         before = np.array(original.probabilities(), dtype=float, copy=True)
     try:
         pristine = copy.deepcopy(trader)
-        fresh = lambda: copy.deepcopy(pristine)  # noqa: E731
+        fresh = lambda: copy.deepcopy(pristine)
     except Exception:  # noqa: BLE001 - some traders cannot be copied; reuse them
-        fresh = lambda: trader  # noqa: E731
+        fresh = lambda: trader
     first, slowest = _trial(fresh(), factory, rounds, seed, cash, time_budget,
                             allow_refusals, signal)
     second, _ = _trial(fresh(), factory, rounds, seed, cash, time_budget, allow_refusals,

@@ -164,7 +164,7 @@ class Target(Edit):
         return quote.cost, quote.price_after
 
 
-Order = Union[Buy, Sell, Edit, Target]
+Order = Union[Buy, Sell, Edit, Target]  # noqa: UP007 - a runtime alias on Python 3.10
 ORDER_TYPES = (Buy, Edit)  # Sell and Target subclass these
 
 
@@ -232,6 +232,6 @@ def as_orders(result: Any, *, max_orders: int = 64) -> tuple:
 def _short(value: Any) -> str:
     try:
         text = repr(value)
-    except Exception:  # a hostile __repr__ must not escape
+    except Exception:  # noqa: BLE001 - a hostile __repr__ must not escape
         text = f"<unprintable {type(value).__name__}>"
     return text if len(text) <= 80 else text[:77] + "..."

@@ -30,8 +30,8 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from contextlib import closing
 from collections.abc import Mapping
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -222,7 +222,7 @@ class Recorder:
                             probs = np.asarray(m.probabilities(), dtype=float).ravel()
                         assets = np.asarray(m.assets(trader), dtype=float).ravel()
                         if assets.size == probs.size:  # nan marks outcomes ruled out
-                            wealth = float(probs.dot(np.where(assets == assets, assets, 0.0)))
+                            wealth = float(probs.dot(np.where(np.isnan(assets), 0.0, assets)))
                         else:
                             wealth = math.nan
                     rows.append((episode, day, trader, mname, cash, worst, wealth))

@@ -38,8 +38,13 @@ def weather_truth(space: OutcomeSpace) -> np.ndarray:
 def weather(episodes: int = 30, rounds: int = 8, rng=0, show_progress: bool = False):
     """An informed Bayesian trader, two stubborn ones, a noise and a momentum trader trade
     rain x wind x cold; each episode the weather is drawn from the true joint."""
-    from predmarket.traders import (BayesianTrader, ConstantBelief, JointBelief,
-                                    MomentumTrader, NoiseTrader)
+    from predmarket.traders import (
+        BayesianTrader,
+        ConstantBelief,
+        JointBelief,
+        MomentumTrader,
+        NoiseTrader,
+    )
 
     space = weather_space()
     truth = weather_truth(space)

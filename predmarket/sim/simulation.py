@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from predmarket.errors import InvalidAmount, InvalidInput, PredmarketError
+from predmarket.errors import InvalidAmount, InvalidInput
 from predmarket.sim.orders import ORDER_TYPES, Refusal, as_orders
 from predmarket.sim.protocol import require_market
 from predmarket.sim.recorder import Recorder, event_text
@@ -234,11 +234,13 @@ class Simulation:
                     for name in order:
                         if name in result.retired:
                             continue
-                        view_info = dict(
-                            name=name, episode=episode, day=day, markets=market_names,
-                            rng=self._trader_rngs[name], refusals=refusals[name],
-                            signal=world.signals.get(name) if world else None,
-                            public=world.public if world else None, past_outcomes=tuple(past))
+                        view_info = {
+                            "name": name, "episode": episode, "day": day,
+                            "markets": market_names, "rng": self._trader_rngs[name],
+                            "refusals": refusals[name],
+                            "signal": world.signals.get(name) if world else None,
+                            "public": world.public if world else None,
+                            "past_outcomes": tuple(past)}
                         orders, fault = self._turn(name, markets, default, history, view_info)
                         if fault is not None:
                             self._fault(result, rec, fault_count, episode, day, name, *fault)
@@ -310,8 +312,8 @@ class Simulation:
             close_gate(token)
         elapsed = time.perf_counter() - start
         if self.time_budget is not None and elapsed > self.time_budget:
-            return None, ("timeout", f"turn took {elapsed:.3g} s, over its time budget of "
-                                     f"{self.time_budget:g} s")
+            return None, ("timeout", (f"turn took {elapsed:.3g} s, over its time budget of "
+                                      f"{self.time_budget:g} s"))
         try:
             return as_orders(result, max_orders=self.max_orders), None
         except InvalidInput as exc:

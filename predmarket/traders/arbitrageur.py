@@ -95,7 +95,7 @@ class Arbitrageur:
             bs = [view.liquidity(market=m) for m, _ in legs]
             logits = [math.log(p) - math.log1p(-p) for p in prices]
 
-            def excess(x):
+            def excess(x, logits=logits, bs=bs):
                 return sum(_sigmoid(z + x / b) for z, b in zip(logits, bs)) - 1.0
 
             span = 1.0
