@@ -1,8 +1,10 @@
-"""A small market in which three traders with different beliefs trade, then settle.
+"""A small market in which three trader-programs with different beliefs trade, then settle.
 
-Each trader holds a belief about the joint of ``rain`` and ``wind`` and, on its turn, edits
-the market's price of one event halfway toward its belief (Hanson's edit). The table shows
-how prices and cash move; settlement then pays each trade by the LMSR rule.
+Each trader holds a belief about the joint of ``rain`` and ``wind`` and, on its turn,
+brings the market's price of three questions halfway toward its belief (``Target``
+orders). A :class:`~predmarket.sim.Simulation` runs the rounds in a seeded, shuffled
+order and records prices and cash after each round; settlement then pays each trade by
+the LMSR rule.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from typing import TextIO
 import numpy as np
 
 from predmarket.market import Market
+from predmarket.sim import Recorder, Simulation, Target, World
 from predmarket.spaces import OutcomeSpace, Variable
 
-__all__ = ["demo_market", "run_demo"]
+__all__ = ["demo_market", "halfway_trader", "run_demo"]
 
 BELIEFS = {
     # P(rain = yes), P(wind = strong | rain = yes), P(wind = strong | rain = no)
@@ -23,48 +26,66 @@ BELIEFS = {
     "pessimist": (0.8, 0.7, 0.4),
     "meteorologist": (0.6, 0.6, 0.3),
 }
-QUESTIONS = [("rain == yes", None, 0), ("wind == strong", "rain == yes", 1),
-             ("wind == strong", "rain == no", 2)]
+QUESTIONS = [("rain == yes", None), ("wind == strong", "rain == yes"),
+             ("wind == strong", "rain == no")]
+LABELS = ["P(rain)", "P(wind|rain)", "P(wind|dry)"]
+
+
+def demo_space() -> OutcomeSpace:
+    return OutcomeSpace([Variable("rain", ["yes", "no"]), Variable("wind", ["calm", "strong"])])
 
 
 def demo_market() -> Market:
-    """The demo's market: rain x wind, liquidity 10, three funded traders."""
-    space = OutcomeSpace([Variable("rain", ["yes", "no"]), Variable("wind", ["calm", "strong"])])
-    market = Market(space, liquidity=10.0)
-    for name in BELIEFS:
-        market.open_account(name, cash=50.0)
-    return market
+    """The demo's market: rain x wind, liquidity 10 (accounts are opened by the run)."""
+    return Market(demo_space(), liquidity=10.0)
+
+
+def halfway_trader(belief):
+    """A trader-program: move each question's price halfway toward ``belief``."""
+    def trader(view):
+        orders = []
+        for (event, given), p in zip(QUESTIONS, belief):
+            current = view.price(event, given)
+            orders.append(Target(event, current + 0.5 * (p - current), given=given))
+        return orders
+    return trader
 
 
 def run_demo(rounds: int = 4, rng=0, out: TextIO = sys.stdout) -> Market:
-    """Run the demo, print a table of prices and cash per turn, settle, and print payouts."""
-    gen = np.random.default_rng(rng)
-    market = demo_market()
+    """Run the demo, print prices and cash after each round, settle, and print payouts."""
     names = list(BELIEFS)
-    header = f"{'round':>5} {'trader':<14} {'P(rain)':>8} {'P(wind|rain)':>13} " \
-             f"{'P(wind|dry)':>12} " + " ".join(f"{n[:10]:>10}" for n in names)
-    print("predmarket demo: LMSR market over rain x wind (b = 10)", file=out)
+
+    def world(gen: np.random.Generator) -> World:
+        wet = gen.random() < 0.5
+        return World({"rain": "yes", "wind": "strong"} if wet else
+                     {"rain": "no", "wind": "calm"})
+
+    recorder = Recorder(["rain == yes", "rain == no", "wind == strong & rain == yes",
+                         "wind == strong & rain == no"])
+    result = Simulation(demo_market, {n: halfway_trader(BELIEFS[n]) for n in names},
+                        cash=50.0, rounds=rounds, world=world, rng=rng,
+                        recorder=recorder).run()
+    market = result.markets["market"]
+    prices: dict[int, dict[str, float]] = {}
+    for _, day, label, price in recorder.rows("prices"):
+        prices.setdefault(day, {})[label] = price
+    cash = {(day, trader): c for _, day, trader, _, c, _, _ in recorder.rows("accounts")}
+
+    print("predmarket demo: LMSR market over rain x wind (b = 10), three trader-programs",
+          file=out)
+    header = f"{'round':>5} " + " ".join(f"{label:>12}" for label in LABELS) + " " + \
+        " ".join(f"{n[:13]:>13}" for n in names)
     print(header, file=out)
     print("-" * len(header), file=out)
-
-    def row(rnd, who):
-        p = [market.price(e, given=g) for e, g, _ in QUESTIONS]
-        cash = " ".join(f"{market.cash(n):10.2f}" for n in names)
-        print(f"{rnd:>5} {who:<14} {p[0]:8.3f} {p[1]:13.3f} {p[2]:12.3f} {cash}", file=out)
-
-    row(0, "(start)")
-    for rnd in range(1, rounds + 1):
-        for i in gen.permutation(len(names)):
-            name = names[i]
-            for event, given, k in QUESTIONS:
-                current = market.price(event, given=given)
-                goal = current + 0.5 * (BELIEFS[name][k] - current)
-                market.target(name, event, goal, given=given)
-            row(rnd, name)
-    truth = {"rain": "yes", "wind": "strong"} if gen.random() < 0.5 else \
-        {"rain": "no", "wind": "calm"}
-    payouts = market.settle(truth)
-    print(f"\nsettled on {truth}", file=out)
+    for day in sorted(prices):
+        p = prices[day]
+        row = [p["rain == yes"],
+               p["wind == strong & rain == yes"] / p["rain == yes"],
+               p["wind == strong & rain == no"] / p["rain == no"]]
+        print(f"{day:>5} " + " ".join(f"{x:12.3f}" for x in row) + " " +
+              " ".join(f"{cash[(day, n)]:13.2f}" for n in names), file=out)
+    payouts = result.payouts[0]
+    print(f"\nsettled on {market.observed}", file=out)
     for name in names:
         print(f"  {name:<14} payout {payouts[name]:8.2f}   final cash {market.cash(name):8.2f}",
               file=out)
