@@ -304,3 +304,29 @@ def test_any_mix_of_traders_keeps_money_conserved_and_budgets_safe(scripts, seed
                               if r[0] == 1 and r[1] == 0) == pytest.approx(maker_loss)
     assert maker_loss <= 10 * math.log(4) + 1e-7
     assert settled_cash <= endowment + 2 * 10 * math.log(4) + 1e-6
+
+
+class SlowReadMarket:
+    """A market whose price query takes 0.3 s and counts the queries that finished."""
+
+    def __init__(self):
+        self.inner = factory()
+        self.finished = 0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def price(self, event, given=None):
+        time.sleep(0.3)
+        self.finished += 1
+        return self.inner.price(event, given=given)
+
+
+def test_a_timeout_never_stops_a_trader_inside_market_code():
+    market = SlowReadMarket()
+    res = Simulation(market, {"reader": lambda v: Target("rain == yes", v.price("rain == yes"))},
+                     rounds=1, rng=0, time_budget=0.05).run()
+    assert [f.kind for f in res.faults] == ["timeout"]
+    assert market.finished == 1  # the market call ran to its end, then the turn stopped
+    assert res.trades == 0
+    market.inner.check()

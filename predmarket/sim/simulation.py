@@ -35,7 +35,14 @@ from predmarket.errors import InvalidAmount, InvalidInput
 from predmarket.sim.orders import ORDER_TYPES, Refusal, as_orders
 from predmarket.sim.protocol import require_market
 from predmarket.sim.recorder import Recorder, event_text
-from predmarket.sim.view import MarketView, PublicTrade, close_gate, open_gate
+from predmarket.sim.view import (
+    MarketView,
+    PublicTrade,
+    TurnOverrun,
+    close_gate,
+    gate_of,
+    open_gate,
+)
 from predmarket.sim.worlds import World, as_world
 
 __all__ = ["DEFAULT_MARKET", "Fault", "Simulation", "SimulationResult", "trader_function"]
@@ -95,11 +102,6 @@ def trader_function(trader: Any, name: str = "trader") -> Callable:
         return trader
     raise InvalidInput(f"trader {name!r} must be a callable trader(view) -> orders or have "
                        f"a method act(view); got {type(trader).__name__}")
-
-
-class _Overrun(BaseException):
-    """Raised inside a trader that overran its time budget (not an Exception, so a
-    trader's ``except Exception`` does not swallow it)."""
 
 
 def _seed_sequence(rng: Any) -> np.random.SeedSequence:
@@ -301,10 +303,10 @@ class Simulation:
         view = MarketView(token, **view_info)
         start = time.perf_counter()
         try:
-            with self._alarm():
+            with self._alarm(gate_of(token)):
                 result = self._acts[name](view)
                 result = _materialise(result, self.max_orders)
-        except _Overrun:
+        except TurnOverrun:
             return None, ("timeout", f"turn overran its time budget of {self.time_budget:g} s")
         except Exception as exc:  # noqa: BLE001 - isolating arbitrary trader code
             return None, ("raised", f"{type(exc).__name__}: {_message(exc)}")
@@ -320,7 +322,7 @@ class Simulation:
             return None, ("garbage", str(exc))
 
     @contextmanager
-    def _alarm(self):
+    def _alarm(self, gate):
         budget = self.time_budget
         if budget is None or not hasattr(signal, "setitimer") \
                 or threading.current_thread() is not threading.main_thread():
@@ -328,7 +330,7 @@ class Simulation:
             return
 
         def overrun(signum, frame):
-            raise _Overrun()
+            gate.interrupt()
 
         previous = signal.signal(signal.SIGALRM, overrun)
         signal.setitimer(signal.ITIMER_REAL, budget)

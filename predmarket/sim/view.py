@@ -24,7 +24,7 @@ import numpy as np
 
 from predmarket.errors import InvalidInput, MarketClosed
 
-__all__ = ["AccountView", "MarketView", "PublicTrade"]
+__all__ = ["AccountView", "MarketView", "PublicTrade", "TurnOverrun"]
 
 _GATES: dict[int, _Gate] = {}
 _TOKENS = itertools.count(1)
@@ -70,10 +70,20 @@ class AccountView:
     min_asset: float
 
 
-class _Gate:
-    """The simulation's side of a view: never handed to a trader."""
+class TurnOverrun(BaseException):
+    """Raised inside a trader that overran its time budget. Not an ``Exception``, so a
+    trader's ``except Exception`` does not swallow it."""
 
-    __slots__ = ("account", "default", "handed", "history", "markets")
+
+class _Gate:
+    """The simulation's side of a view: never handed to a trader.
+
+    ``busy`` counts market calls in progress. A time-budget interrupt that arrives while
+    the market is answering is deferred (``overrun``) and raised when the call returns, so
+    a trader is never stopped half-way through market code (which may update caches).
+    """
+
+    __slots__ = ("account", "busy", "default", "handed", "history", "markets", "overrun")
 
     def __init__(self, markets: dict, default: str, account: str, history: list,
                  track: bool = False):
@@ -82,6 +92,28 @@ class _Gate:
         self.account = account
         self.history = history
         self.handed: list | None = [] if track else None
+        self.busy = 0
+        self.overrun = False
+
+    def interrupt(self) -> None:
+        """Called by the time-budget alarm: stop the trader now, or when the market
+        call in progress returns."""
+        if self.busy:
+            self.overrun = True
+        else:
+            raise TurnOverrun()
+
+    def ask(self, market: str | None, method: str, *args, **kwargs):
+        """Call a read-only market method, shielded from the time-budget interrupt."""
+        target = getattr(self.market(market), method)
+        self.busy += 1
+        try:
+            return target(*args, **kwargs)
+        finally:
+            self.busy -= 1
+            if self.overrun and not self.busy:
+                self.overrun = False
+                raise TurnOverrun()
 
     def market(self, name: str | None):
         if name is None:
@@ -106,6 +138,11 @@ def open_gate(markets: dict, default: str, account: str, history: list, *,
     token = next(_TOKENS)
     _GATES[token] = _Gate(markets, default, account, history, track)
     return token
+
+
+def gate_of(token: int) -> _Gate:
+    """The open gate of ``token`` (simulation-side helper)."""
+    return _GATES[token]
 
 
 def close_gate(token: int) -> _Gate | None:
@@ -201,21 +238,21 @@ class MarketView:
     def price(self, event: Any, given: Any = None, *, market: str | None = None) -> float:
         """Price of ``event`` (conditional on ``given`` if set), as in
         :meth:`predmarket.market.Market.price`."""
-        return float(self._gate().market(market).price(event, given=given))
+        return float(self._gate().ask(market, "price", event, given=given))
 
     def marginal(self, variable: str, *, market: str | None = None) -> dict[str, float]:
         """Prices of every state of ``variable`` (a fresh dict)."""
         gate = self._gate()
-        return gate.hand(dict(gate.market(market).marginal(variable)))
+        return gate.hand(dict(gate.ask(market, "marginal", variable)))
 
     def probabilities(self, *, market: str | None = None) -> np.ndarray:
         """The market's joint prices over its flat outcome space (a read-only copy)."""
         gate = self._gate()
-        return gate.hand(_frozen_array(gate.market(market).probabilities()))
+        return gate.hand(_frozen_array(gate.ask(market, "probabilities")))
 
     def liquidity(self, *, market: str | None = None) -> float:
         """The market's liquidity :math:`b`."""
-        return float(self._gate().market(market).liquidity)
+        return float(self._gate().market(market).liquidity)  # an attribute: nothing to shield
 
     def quote(self, event: Any, *, shares: float | None = None,
               probability: float | None = None, given: Any = None,
@@ -223,31 +260,30 @@ class MarketView:
         """What a trade of this trader's would do, without making it (a
         :class:`~predmarket.ledger.Quote`)."""
         gate = self._gate()
-        return gate.market(market).preview(gate.account, event, shares=shares,
-                                           probability=probability, given=given)
+        return gate.ask(market, "preview", gate.account, event, shares=shares,
+                        probability=probability, given=given)
 
     # -- own account -------------------------------------------------------------------
     def cash(self, *, market: str | None = None) -> float:
         """The trader's cash now."""
         gate = self._gate()
-        return float(gate.market(market).cash(gate.account))
+        return float(gate.ask(market, "cash", gate.account))
 
     def min_asset(self, *, market: str | None = None) -> float:
         """The trader's worst-case final cash over the outcomes still possible: its budget."""
         gate = self._gate()
-        return float(gate.market(market).min_asset(gate.account))
+        return float(gate.ask(market, "min_asset", gate.account))
 
     def assets(self, *, market: str | None = None) -> np.ndarray:
         """The trader's final cash for every observable outcome (a read-only copy)."""
         gate = self._gate()
-        return gate.hand(_frozen_array(gate.market(market).assets(gate.account)))
+        return gate.hand(_frozen_array(gate.ask(market, "assets", gate.account)))
 
     def account(self, *, market: str | None = None) -> AccountView:
         """A snapshot of the trader's own account."""
         gate = self._gate()
-        m = gate.market(market)
-        return AccountView(gate.account, float(m.cash(gate.account)),
-                           float(m.min_asset(gate.account)))
+        return AccountView(gate.account, float(gate.ask(market, "cash", gate.account)),
+                           float(gate.ask(market, "min_asset", gate.account)))
 
     # -- public history ----------------------------------------------------------------
     @property
