@@ -163,3 +163,34 @@ def test_summarize_counts():
     s = summarize(res)
     assert s["trades"] == 18 and s["faults"] == 0
     assert np.isfinite(s["log_score"])
+
+
+def test_latent_market_records_scores_of_the_observed_part():
+    s = OutcomeSpace([Variable("z", ["a", "b"]), Variable("x", ["0", "1"])])
+    market = Market(s, 10.0, latent=["z"])
+    rec = Recorder(["x == 1", "z == a"])
+    res = Simulation(market, {"t": lambda v: [Target("x == 1", 0.8, given="z == a"),
+                                              Target("z == a", 0.6)]},
+                     rounds=1, world=lambda rng: {"x": "1"}, rng=0, recorder=rec).run()
+    assert res.trades == 2
+    acc = [r for r in rec.rows("accounts") if r[1] == 1][0]
+    assert math.isnan(acc[6])  # assets are over x only, prices over (z, x)
+    p_x = 0.6 * 0.8 + 0.4 * 0.5
+    score = next(r for r in rec.rows("scores") if r[1] == 1)[3]
+    assert score == pytest.approx(math.log(p_x))
+    truths = {r[1]: r[3] for r in rec.rows("outcomes")}
+    assert truths["x == 1"] == 1.0
+    assert truths["z == a"] == pytest.approx(0.6 * 0.8 / p_x)  # still open: its posterior
+
+
+def test_recorded_worst_case_is_min_asset():
+    s = OutcomeSpace([Variable("z", ["a", "b"]), Variable("x", ["0", "1"])])
+    market = Market(s, 10.0, latent=["z"])
+    rec = Recorder()
+    Simulation(market, {"t": lambda v: [Target("x == 1", 0.9, given="z == a"),
+                                        Target("x == 0", 0.7)]}, rounds=2, rng=0,
+               recorder=rec).run()
+    assert not market.settled
+    last = [r for r in rec.rows("accounts") if r[1] == 2][0]
+    assert last[5] == pytest.approx(market.min_asset("t"))
+    assert last[4] == pytest.approx(market.cash("t"))

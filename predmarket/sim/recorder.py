@@ -214,17 +214,17 @@ class Recorder:
                 probs = None
                 for trader in traders:
                     cash = float(m.cash(trader))
-                    worst = float(m.min_asset(trader))
                     if m.settled:
-                        wealth = cash
-                    else:
-                        if probs is None:
-                            probs = np.asarray(m.probabilities(), dtype=float).ravel()
-                        assets = np.asarray(m.assets(trader), dtype=float).ravel()
-                        if assets.size == probs.size:  # nan marks outcomes ruled out
-                            wealth = float(probs.dot(np.where(np.isnan(assets), 0.0, assets)))
-                        else:
-                            wealth = math.nan
+                        rows.append((episode, day, trader, mname, cash, cash, cash))
+                        continue
+                    if probs is None:
+                        probs = np.asarray(m.probabilities(), dtype=float).ravel()
+                    # final cash per outcome, nan where ruled out: its minimum is min_asset
+                    assets = np.asarray(m.assets(trader), dtype=float).ravel()
+                    possible = ~np.isnan(assets)
+                    worst = float(assets[possible].min())
+                    wealth = float(probs[possible].dot(assets[possible])) \
+                        if assets.size == probs.size else math.nan
                     rows.append((episode, day, trader, mname, cash, worst, wealth))
         if observations:
             scores = self._rows["scores"]
