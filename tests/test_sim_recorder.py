@@ -173,7 +173,7 @@ def test_latent_market_records_scores_of_the_observed_part():
                                               Target("z == a", 0.6)]},
                      rounds=1, world=lambda rng: {"x": "1"}, rng=0, recorder=rec).run()
     assert res.trades == 2
-    acc = [r for r in rec.rows("accounts") if r[1] == 1][0]
+    acc = next(r for r in rec.rows("accounts") if r[1] == 1)
     assert math.isnan(acc[6])  # assets are over x only, prices over (z, x)
     p_x = 0.6 * 0.8 + 0.4 * 0.5
     score = next(r for r in rec.rows("scores") if r[1] == 1)[3]
@@ -191,6 +191,6 @@ def test_recorded_worst_case_is_min_asset():
                                         Target("x == 0", 0.7)]}, rounds=2, rng=0,
                recorder=rec).run()
     assert not market.settled
-    last = [r for r in rec.rows("accounts") if r[1] == 2][0]
+    last = next(r for r in rec.rows("accounts") if r[1] == 2)
     assert last[5] == pytest.approx(market.min_asset("t"))
     assert last[4] == pytest.approx(market.cash("t"))
