@@ -40,7 +40,7 @@ class EvidenceTrader:
         return sigmoid(logit(PRIOR) + self.evidence(reading))
 
     def act(self, view):
-        belief = sigmoid(logit(view.price(STORM)) + self.evidence(view.signal[self.sensor]))
+        belief = sigmoid(logit(view.price(STORM)) + self.evidence(view.signal))
         return Target(STORM, min(max(belief, 1e-6), 1 - 1e-6))
 
 
@@ -77,13 +77,14 @@ TRADERS = {"thermometer": Thermometer(), "barometer": Barometer(),
 
 
 def weather(rng: np.random.Generator) -> World:
-    """The synthetic process: draw the day, then each sensor's reading."""
+    """The synthetic process: draw the day, then each sensor's reading; each trader is
+    handed only its own sensor's reading."""
     storm = rng.random() < PRIOR
     readings = {"temperature": rng.normal(12 if storm else 17, 3),
                 "pressure": rng.normal(1000 if storm else 1012, 8),
                 "flashes": int(rng.poisson(3 if storm else 1))}
     return World({"weather": "storm" if storm else "calm"},
-                 signals={name: readings for name in TRADERS})
+                 signals={name: readings[t.sensor] for name, t in TRADERS.items()})
 
 
 def main(episodes: int = 300, seed: int = 0, out=print) -> dict:
@@ -105,10 +106,9 @@ def main(episodes: int = 300, seed: int = 0, out=print) -> dict:
     closing = [price for _, event, price, _ in recorder.rows("outcomes")]
     scores = {"market": log_score(closing), "prior only": log_score([PRIOR] * episodes)}
     for name, trader in TRADERS.items():
-        scores[name] = log_score([trader.forecast(w.signals[name][trader.sensor])
-                                  for w in worlds])
-    pooled = [sigmoid(logit(PRIOR) + sum(t.evidence(w.signals[n][t.sensor])
-                                         for n, t in TRADERS.items())) for w in worlds]
+        scores[name] = log_score([trader.forecast(w.signals[name]) for w in worlds])
+    pooled = [sigmoid(logit(PRIOR) + sum(t.evidence(w.signals[n]) for n, t in TRADERS.items()))
+              for w in worlds]
     gap = max(abs(a - b) for a, b in zip(closing, pooled))
     out(f"{episodes} days, storm on {int(outcome.sum())}; mean log score (higher is better)")
     for name, score in sorted(scores.items(), key=lambda kv: -kv[1]):

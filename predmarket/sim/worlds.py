@@ -106,7 +106,10 @@ class JointWorld:
 
 
 class PgmpyWorld:
-    """Draw the outcome by forward sampling a pgmpy Bayesian network.
+    """Draw the outcome by ancestral sampling of a pgmpy Bayesian network.
+
+    Each variable, in topological order, is drawn from its CPD's column for the states
+    already drawn for its parents (the tables are read once, at construction).
 
     Parameters
     ----------
@@ -114,25 +117,43 @@ class PgmpyWorld:
         Its variables and state names must match the market's (states are compared as
         text).
     variables : sequence of str, optional
-        Which sampled variables form the outcome (default: all).
+        Which sampled variables form the outcome (default: all; leave latent ones out).
+    signals : callable, optional
+        ``signals(full_sample, rng) -> {trader name: evidence}``, given every variable.
     """
 
     def __init__(self, model, variables=None, *, signals: Callable | None = None):
+        import networkx as nx
+
         model.check_model()
         self.model = model
-        self.variables = tuple(variables) if variables is not None else tuple(model.nodes())
-        unknown = [v for v in self.variables if v not in model.nodes()]
+        nodes = list(model.nodes())
+        self.variables = tuple(variables) if variables is not None else tuple(nodes)
+        unknown = [v for v in self.variables if v not in nodes]
         if unknown:
-            raise InvalidInput(f"variables {unknown!r} are not in the network "
-                               f"{sorted(model.nodes())!r}")
+            raise InvalidInput(f"variables {unknown!r} are not in the network {sorted(nodes)!r}")
+        self._plan = []
+        for node in nx.topological_sort(model):
+            cpd = model.get_cpds(node)
+            parents = list(cpd.variables[1:])
+            table = np.asarray(cpd.get_values(), dtype=float)  # (states, parent combos)
+            cards = [len(cpd.state_names[v]) for v in parents]
+            states = [str(x) for x in cpd.state_names[node]]
+            index = {v: {str(x): i for i, x in enumerate(cpd.state_names[v])} for v in parents}
+            self._plan.append((node, parents, cards, index, states,
+                               table / table.sum(axis=0, keepdims=True)))
         self._signals = signals
 
-    def __call__(self, rng: np.random.Generator) -> World:
-        from pgmpy.sampling import BayesianModelSampling
+    def sample(self, rng: np.random.Generator) -> dict[str, str]:
+        """One joint draw of every variable of the network."""
+        drawn: dict[str, str] = {}
+        for node, parents, cards, index, states, table in self._plan:
+            column = int(np.ravel_multi_index(
+                tuple(index[v][drawn[v]] for v in parents), cards)) if parents else 0
+            drawn[node] = states[int(rng.choice(len(states), p=table[:, column]))]
+        return drawn
 
-        seed = int(rng.integers(2**31 - 1))
-        row = BayesianModelSampling(self.model).forward_sample(
-            size=1, seed=seed, show_progress=False).iloc[0]
-        outcome = {v: str(row[v]) for v in self.variables}
-        signals = self._signals(outcome, rng) if self._signals else {}
-        return World(outcome, signals)
+    def __call__(self, rng: np.random.Generator) -> World:
+        full = self.sample(rng)
+        signals = self._signals(full, rng) if self._signals else {}
+        return World({v: full[v] for v in self.variables}, signals)
