@@ -3,13 +3,14 @@
 Four variables follow a known joint distribution (the common prior). Each episode the
 world draws an outcome; each of four traders reads two of the variables through a noisy
 channel (a reading is wrong with probability 0.2). A trader knows the model but cannot do
-exact inference: it estimates its posterior from ``k`` likelihood-weighted samples
-(:class:`predmarket.traders.SamplingTrader`), then trades toward it, Kelly-sized. We grow
+exact inference: it estimates its posterior either from ``k`` likelihood-weighted samples
+(:class:`predmarket.traders.SamplingTrader`) or from ``k`` Gibbs steps
+(:class:`predmarket.traders.GibbsTrader`), then trades toward it, Kelly-sized. We grow
 ``k`` and report the market's accuracy (mean log score of the true outcome at the close,
 higher is better) against the total compute spent, next to two references: the prior
 alone and the exact posterior given every trader's readings.
 
-Run:  python examples/bounded_rationality.py [--episodes 40] [--figure accuracy.png]
+Run:  python examples/bounded_rationality.py [--episodes 30] [--figure accuracy.png]
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 from predmarket import Market, OutcomeSpace, Variable
 from predmarket.sim import Recorder, Simulation, World
 from predmarket.sim.recorder import outcome_event
-from predmarket.traders import JointBelief, SamplingTrader
+from predmarket.traders import GibbsTrader, JointBelief, SamplingTrader
 
 SPACE = OutcomeSpace([Variable(f"x{i}", ["0", "1"]) for i in range(4)])
 FLIP = 0.2
@@ -62,7 +63,10 @@ def world_from(model: JointBelief):
     return world
 
 
-def run_budget(k: int, episodes: int, seed: int, model: JointBelief):
+KINDS = {"sampling": SamplingTrader, "gibbs": GibbsTrader}
+
+
+def run_budget(kind: str, k: int, episodes: int, seed: int, model: JointBelief):
     worlds = []
     draw = world_from(model)
 
@@ -70,7 +74,7 @@ def run_budget(k: int, episodes: int, seed: int, model: JointBelief):
         worlds.append(draw(rng))
         return worlds[-1]
 
-    traders = {name: SamplingTrader(model, likelihood, k=k, fraction=0.5) for name in SEES}
+    traders = {name: KINDS[kind](model, likelihood, k, fraction=0.5) for name in SEES}
     rec = Recorder()
     Simulation(lambda: Market(SPACE, liquidity=5.0, prior=model.p), traders, cash=100.0,
                rounds=2, episodes=episodes, world=world, rng=seed, recorder=rec,
@@ -87,22 +91,27 @@ def run_budget(k: int, episodes: int, seed: int, model: JointBelief):
     return float(np.mean(close)), compute, float(np.mean(exact)), float(np.mean(prior_score))
 
 
-def main(budgets=(1, 4, 16, 64, 256, 1024), episodes: int = 40, seed: int = 0,
+def main(budgets=(1, 4, 16, 64, 256, 1024), episodes: int = 30, seed: int = 0,
          figure: str | None = None, out=print) -> list[dict]:
     model = prior()
     rows = []
-    for k in budgets:
-        score, compute, exact, prior_score = run_budget(k, episodes, seed, model)
-        rows.append({"k": k, "total_compute": compute, "market_log_score": score,
-                     "exact_posterior": exact, "prior": prior_score})
+    for kind in KINDS:
+        for k in budgets:
+            score, compute, exact, prior_score = run_budget(kind, k, episodes, seed, model)
+            rows.append({"kind": kind, "k": k, "total_compute": compute,
+                         "market_log_score": score, "exact_posterior": exact,
+                         "prior": prior_score})
     out(f"{episodes} episodes per budget, 4 traders; log score of the truth (higher is better)")
-    out(f"{'samples k':>10} {'total compute':>14} {'market':>9} {'prior':>9} "
+    out(f"{'inference':>9} {'budget k':>9} {'total compute':>14} {'market':>9} {'prior':>9} "
         f"{'exact Bayes':>12}")
     for r in rows:
-        out(f"{r['k']:>10} {r['total_compute']:>14} {r['market_log_score']:9.4f} "
-            f"{r['prior']:9.4f} {r['exact_posterior']:12.4f}")
-    gain = rows[-1]["market_log_score"] - rows[0]["market_log_score"]
-    out(f"accuracy gained from k={rows[0]['k']} to k={rows[-1]['k']}: {gain:+.4f} nats")
+        out(f"{r['kind']:>9} {r['k']:>9} {r['total_compute']:>14} "
+            f"{r['market_log_score']:9.4f} {r['prior']:9.4f} {r['exact_posterior']:12.4f}")
+    for kind in KINDS:
+        mine = [r for r in rows if r["kind"] == kind]
+        gain = mine[-1]["market_log_score"] - mine[0]["market_log_score"]
+        out(f"{kind}: accuracy gained from k={mine[0]['k']} to k={mine[-1]['k']}: "
+            f"{gain:+.4f} nats")
     if figure:
         _plot(rows, figure)
         out(f"figure: {figure}")
@@ -114,13 +123,15 @@ def _plot(rows, path):
 
     fig = Figure(figsize=(6, 4), layout="constrained")
     ax = fig.add_subplot()
-    x = [r["total_compute"] for r in rows]
-    ax.plot(x, [r["market_log_score"] for r in rows], marker="o", label="market at the close")
+    for i, kind in enumerate(KINDS):
+        mine = [r for r in rows if r["kind"] == kind]
+        ax.plot([r["total_compute"] for r in mine], [r["market_log_score"] for r in mine],
+                marker="o", color=f"C{i}", label=f"market, {kind} traders")
     ax.axhline(rows[0]["exact_posterior"], color="C2", linestyle="--",
                label="exact posterior, all readings")
     ax.axhline(rows[0]["prior"], color="grey", linestyle=":", label="prior only")
     ax.set_xscale("log")
-    ax.set_xlabel("total compute (samples drawn by all traders)")
+    ax.set_xlabel("total compute (samples or Gibbs steps, all traders)")
     ax.set_ylabel("mean log score of the truth")
     ax.set_title("Market accuracy against the traders' compute")
     ax.grid(alpha=0.3)
@@ -130,7 +141,7 @@ def _plot(rows, path):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--episodes", type=int, default=40)
+    parser.add_argument("--episodes", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--figure", default=None, help="write the figure to this PNG")
     args = parser.parse_args()

@@ -259,3 +259,33 @@ def test_belief_validation():
         ConstantBelief("x == 1", 0.5, fraction=2.0)
     with pytest.raises(InvalidProbability):
         ConstantBelief("x == 1", 1.0)
+
+
+def test_gibbs_trader_converges_to_the_exact_posterior_with_more_steps():
+    from predmarket.traders import GibbsTrader
+
+    space = space3()
+    rng = np.random.default_rng(5)
+    prior = JointBelief(space, random_joint(rng, space.size))
+    lik = rng.uniform(0.05, 1.0, space.size)
+    exact = prior.posterior(lik)
+    errors = []
+    for steps in (6, 60, 6000):
+        trader = GibbsTrader(prior, lambda s: lik, steps=steps)
+        est = [trader.estimate(None, np.random.default_rng(s)) for s in range(20)]
+        truth = [exact.probability(e, g) for e, g in trader.questions]
+        errors.append(float(np.mean([np.abs(np.subtract(e, truth)).mean() for e in est])))
+        assert trader.compute == 20 * steps and trader.steps == steps
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 0.02
+
+
+def test_gibbs_trader_checks_and_trades():
+    from predmarket.traders import GibbsTrader
+
+    space = OutcomeSpace([Variable("x", ["0", "1"]), Variable("y", ["0", "1"])])
+    trader = GibbsTrader(JointBelief(space, [0.4, 0.1, 0.1, 0.4]), None, steps=50)
+    check_trader(trader, lambda: Market(space, 5.0))
+    zero = GibbsTrader(JointBelief(space, [0.5, 0.5, 0.0, 0.0]), lambda s: [0, 0, 1, 1], steps=5)
+    with pytest.raises(InvalidInput, match="probability 0"):
+        zero.estimate(None, np.random.default_rng(0))

@@ -8,7 +8,7 @@ linked markets, and a bounded-rationality trader with an explicit compute budget
 from predmarket.traders.arbitrageur import Arbitrageur
 from predmarket.traders.bayesian import BayesianTrader, ConstantBelief, kelly_orders
 from predmarket.traders.beliefs import JointBelief, chain_questions, marginal_questions
-from predmarket.traders.bounded import SamplingTrader
+from predmarket.traders.bounded import GibbsTrader, SamplingTrader
 from predmarket.traders.kelly import kelly_price
 from predmarket.traders.simple import MomentumTrader, NoiseTrader
 
@@ -16,6 +16,7 @@ __all__ = [
     "Arbitrageur",
     "BayesianTrader",
     "ConstantBelief",
+    "GibbsTrader",
     "JointBelief",
     "MomentumTrader",
     "NoiseTrader",

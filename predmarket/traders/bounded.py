@@ -17,12 +17,21 @@ budget falls back on the prior instead of on 0 or 1). The estimate's error shrin
 :attr:`SamplingTrader.compute`. It then trades like
 :class:`~predmarket.traders.bayesian.BayesianTrader` (Kelly-sized).
 
+:class:`GibbsTrader` spends a budget of inference *steps* instead: a Gibbs sampler on its
+posterior :math:`\\pi(\\omega) \\propto P_0(\\omega) P(e \\mid \\omega)` that, at each step,
+redraws one variable from its conditional given the others (a systematic sweep; Geman &
+Geman 1984), starting from a draw of the prior. Its estimate is the smoothed frequency of
+the question over the visited states; the chain converges to :math:`\\pi` as the number
+of steps grows, but a short chain is biased toward where it started.
+
 References
 ----------
 .. [1] R. Fung, K.-C. Chang, "Weighing and integrating evidence for stochastic simulation
    in Bayesian networks", UAI 1989.
 .. [2] R. D. Shachter, M. A. Peot, "Simulation approaches to general probabilistic
    inference on belief networks", UAI 1989.
+.. [3] S. Geman, D. Geman, "Stochastic relaxation, Gibbs distributions, and the Bayesian
+   restoration of images", IEEE PAMI, 1984.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ from predmarket.errors import InvalidInput
 from predmarket.traders.bayesian import _fraction, _questions, kelly_orders
 from predmarket.traders.beliefs import JointBelief, chain_questions
 
-__all__ = ["SamplingTrader"]
+__all__ = ["GibbsTrader", "SamplingTrader"]
 
 
 class SamplingTrader:
@@ -119,3 +128,63 @@ class SamplingTrader:
             self._cache = (view.episode, self.estimate(view.signal, view.rng))
         beliefs = [(e, g, p) for (e, g), p in zip(self.questions, self._cache[1])]
         return kelly_orders(view, beliefs, fraction=self.fraction, market=self.market)
+
+
+class GibbsTrader(SamplingTrader):
+    """Estimates its posterior with ``steps`` Gibbs updates per episode.
+
+    Parameters are those of :class:`SamplingTrader`, with ``steps`` (single-variable
+    updates per episode: the compute budget, counted in :attr:`compute`) in place of
+    ``k``.
+
+    Examples
+    --------
+    >>> from predmarket import OutcomeSpace, Variable
+    >>> space = OutcomeSpace([Variable("x", ["0", "1"]), Variable("y", ["0", "1"])])
+    >>> t = GibbsTrader(JointBelief(space, [0.4, 0.1, 0.1, 0.4]), None, steps=200)
+    >>> est = t.estimate(None, np.random.default_rng(0))
+    >>> t.compute, len(est) == len(t.questions)
+    (200, True)
+    """
+
+    def __init__(self, prior: JointBelief, likelihood: Callable | None, steps: int, **kwargs):
+        super().__init__(prior, likelihood, k=steps, **kwargs)
+
+    @property
+    def steps(self) -> int:
+        return self.k
+
+    def estimate(self, signal: Any, rng: np.random.Generator) -> list[float]:
+        """Run ``steps`` Gibbs updates; return the estimate for every question."""
+        space = self.prior.space
+        target = self.prior.p.copy()
+        if self.likelihood is not None:
+            lik = np.asarray(self.likelihood(signal), dtype=float).ravel()
+            if lik.shape != (space.size,) or not np.all(np.isfinite(lik)) or np.any(lik < 0):
+                raise InvalidInput("the likelihood must give a finite, non-negative number "
+                                   f"for each of the {space.size} outcomes")
+            target = target * lik
+        if target.sum() <= 0:
+            raise InvalidInput("the evidence has probability 0 under the prior")
+        shape = space.shape
+        strides = np.array([int(np.prod(shape[i + 1:], dtype=np.int64)) for i in range(len(shape))])
+        state = np.array(np.unravel_index(int(rng.choice(space.size, p=self.prior.p)), shape))
+        visits = np.zeros(self.k, dtype=np.int64)
+        for step in range(self.k):
+            axis = step % len(shape)
+            base = int(state @ strides) - int(state[axis]) * int(strides[axis])
+            column = target[base + np.arange(shape[axis]) * strides[axis]]
+            total = column.sum()
+            if total > 0:
+                state[axis] = int(rng.choice(shape[axis], p=column / total))
+            visits[step] = int(state @ strides)
+        self.compute += self.k
+        out = []
+        for event, given in self.questions:
+            a = space.event(event).mask[visits]
+            b = np.ones(self.k, dtype=bool) if given is None else space.event(given).mask[visits]
+            prior = self.prior.probability(event, given)
+            num = float((a & b).sum()) + self.prior_weight * prior
+            den = float(b.sum()) + self.prior_weight
+            out.append(min(max(num / den, 1e-6), 1 - 1e-6))
+        return out
