@@ -94,8 +94,9 @@ def check_trader(trader: Any, market: Any, *, rounds: int = 5, seed: int = 0,
     >>> from predmarket import Market, OutcomeSpace, Variable
     >>> from predmarket.sim import Target
     >>> space = OutcomeSpace([Variable("rain", ["yes", "no"])])
-    >>> check_trader(lambda view: Target("rain == yes", 0.7), Market(space, 10.0))
-    CheckReport(turns=5, orders=5, slowest=...)
+    >>> report = check_trader(lambda view: Target("rain == yes", 0.7), Market(space, 10.0))
+    >>> report.turns, report.orders
+    (5, 5)
     >>> check_trader(lambda view: "buy rain", Market(space, 10.0))
     Traceback (most recent call last):
     ...

@@ -156,6 +156,24 @@ class Simulation:
         Record after every round, or only at the start and end of each episode.
     show_progress : bool
         Show a tqdm progress bar over episodes x rounds.
+
+    Examples
+    --------
+    >>> from predmarket import Market, OutcomeSpace, Variable
+    >>> from predmarket.sim import Target
+    >>> space = OutcomeSpace([Variable("rain", ["yes", "no"])])
+    >>> def forecaster(view):
+    ...     return Target("rain == yes", 0.8)
+    >>> def crasher(view):
+    ...     raise RuntimeError("bug")
+    >>> sim = Simulation(lambda: Market(space, liquidity=10.0),
+    ...                  {"forecaster": forecaster, "crasher": crasher},
+    ...                  rounds=3, episodes=2, world=lambda rng: {"rain": "yes"}, rng=0)
+    >>> result = sim.run()
+    >>> round(result.cash["forecaster"] - 100, 3)   # twice b log(0.8 / 0.5)
+    9.4
+    >>> [(f.kind, f.trader) for f in result.faults]
+    [('raised', 'crasher'), ('raised', 'crasher'), ('raised', 'crasher'), ('retired', 'crasher')]
     """
 
     def __init__(self, market, traders, *, cash: float | Mapping = 100.0, rounds: int = 10,
