@@ -11,7 +11,9 @@ So a trader cannot reach the maker, the ledger or other accounts through the vie
 attributes, its ``__dict__`` (it has none), closures, pickling, or
 :func:`gc.get_referents`. This guards against accidents and casual misuse; it is not a
 sandbox against hostile code, which in the same process can always scan the whole heap
-(``gc.get_objects()``). Run untrusted traders in another process.
+(``gc.get_objects()``) or walk up the call stack (``sys._getframe``). Run untrusted
+traders in another process; :func:`~predmarket.sim.checker.check_trader` reports a trader
+that changes a market other than through its orders.
 """
 
 from __future__ import annotations
