@@ -114,6 +114,24 @@ def test_trades_behind_the_views_back_via_gc():
     fails(sneaky, "changes the market outside its orders")
 
 
+def test_trades_through_the_call_stack():
+    import sys
+
+    def climber(view):
+        frame = sys._getframe(1)
+        while frame is not None:
+            for value in list(frame.f_locals.values()):
+                if isinstance(value, dict):
+                    for m in list(value.values()):
+                        if isinstance(m, Market) and "checked_trader" in m.accounts:
+                            m.buy("checked_trader", "wind == calm", 2.0)
+                            return None
+            frame = frame.f_back
+        return None
+
+    fails(climber, "changes the market outside its orders")
+
+
 def test_trades_on_a_market_it_holds():
     market = factory()
 

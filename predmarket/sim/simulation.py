@@ -135,7 +135,8 @@ class Simulation:
         Rounds of trading per episode; episodes (a fresh market each).
     world : callable, optional
         ``world(rng) -> World`` or a mapping outcome; drawn once per episode. Without a
-        world the markets are left open (nothing to settle on).
+        world the markets are left open (nothing to settle on), and with ``carry_cash``
+        the next episode starts from cash alone: open positions are not carried.
     activation : {"shuffle", "fixed"}
         Trader order in each round: a seeded random permutation, or the order given.
     rng : numpy.random.Generator or int, optional
