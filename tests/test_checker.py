@@ -125,9 +125,9 @@ def test_trades_through_the_call_stack():
                     for m in list(value.values()):
                         if isinstance(m, Market) and "checked_trader" in m.accounts:
                             m.buy("checked_trader", "wind == calm", 2.0)
-                            return None
+                            return
             frame = frame.f_back
-        return None
+        return
 
     fails(climber, "changes the market outside its orders")
 
