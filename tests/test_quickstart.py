@@ -44,3 +44,19 @@ def test_demo_runs(capsys):
     assert main(["demo", "--rounds", "2"]) == 0
     out = capsys.readouterr().out
     assert "settled on" in out and "market maker" in out
+
+
+def _readme_python_blocks():
+    import pathlib
+    import re
+
+    readme = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+    return re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), flags=re.S)
+
+
+def test_readme_python_blocks_run_in_order(tmp_path, monkeypatch):
+    """Every Python block of README.md runs, read top to bottom in one namespace."""
+    monkeypatch.chdir(tmp_path)  # blocks may write files (histories, figures)
+    namespace: dict = {}
+    for index, block in enumerate(_readme_python_blocks()):
+        exec(compile(block, f"README.md python block {index}", "exec"), namespace)
