@@ -51,7 +51,7 @@ def _readme_python_blocks():
     import re
 
     readme = pathlib.Path(__file__).resolve().parents[1] / "README.md"
-    return re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), flags=re.S)
+    return re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), flags=re.DOTALL)
 
 
 def test_readme_python_blocks_run_in_order(tmp_path, monkeypatch):
@@ -59,4 +59,4 @@ def test_readme_python_blocks_run_in_order(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # blocks may write files (histories, figures)
     namespace: dict = {}
     for index, block in enumerate(_readme_python_blocks()):
-        exec(compile(block, f"README.md python block {index}", "exec"), namespace)
+        exec(compile(block, f"README.md python block {index}", "exec"), namespace)  # noqa: S102 (our own README)

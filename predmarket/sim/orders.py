@@ -9,12 +9,12 @@ comes back to the trader as a :class:`Refusal` in its next view.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Union
 
 from predmarket.errors import InvalidAmount, InvalidInput, InvalidProbability
+from predmarket.validation import finite_number
 
 __all__ = ["Buy", "Edit", "Order", "Refusal", "Sell", "Target", "as_orders"]
 
@@ -36,21 +36,9 @@ def _event_spec(role: str, spec: Any, *, optional: bool = False) -> Any:
     return spec  # an Event or a sympy Boolean: the market validates it
 
 
-def _finite(name: str, value: Any) -> float:
-    if isinstance(value, bool):
-        raise InvalidAmount(f"{name} must be a finite number, got {value!r}")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise InvalidAmount(f"{name} must be a finite number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise InvalidAmount(f"{name} must be a finite number, got {value!r}")
-    return x
-
-
 def _probability(value: Any) -> float:
     try:
-        p = _finite("probability", value)
+        p = finite_number("probability", value)
     except InvalidAmount as exc:
         raise InvalidProbability(str(exc)) from None
     if not 0.0 < p < 1.0:
@@ -85,7 +73,7 @@ class Buy:
     def __post_init__(self):
         object.__setattr__(self, "event", _event_spec("event", self.event))
         object.__setattr__(self, "given", _event_spec("given", self.given, optional=True))
-        shares = _finite("shares", self.shares)
+        shares = finite_number("shares", self.shares)
         if shares <= 0:
             raise InvalidAmount(f"{type(self).__name__} needs shares > 0, got {shares!r}")
         object.__setattr__(self, "shares", shares)

@@ -19,7 +19,6 @@ orders it accepted.
 from __future__ import annotations
 
 import itertools
-import math
 import signal
 import threading
 import time
@@ -44,6 +43,7 @@ from predmarket.sim.view import (
     open_gate,
 )
 from predmarket.sim.worlds import World, as_world
+from predmarket.validation import finite_number
 
 __all__ = ["DEFAULT_MARKET", "Fault", "Simulation", "SimulationResult", "trader_function"]
 
@@ -463,27 +463,15 @@ def _cash_table(cash: Any, traders: Mapping) -> dict:
     return table
 
 
-def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool):
-        raise InvalidAmount(f"{name} must be a finite number, got {value!r}")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise InvalidAmount(f"{name} must be a finite number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise InvalidAmount(f"{name} must be a finite number, got {value!r}")
-    return x
-
-
 def _nonnegative(name: str, value: Any) -> float:
-    x = _number(name, value)
+    x = finite_number(name, value)
     if x < 0:
         raise InvalidAmount(f"{name} must be >= 0, got {x!r}")
     return x
 
 
 def _positive(name: str, value: Any) -> float:
-    x = _number(name, value)
+    x = finite_number(name, value)
     if x <= 0:
         raise InvalidAmount(f"{name} must be > 0, got {x!r}")
     return x
