@@ -161,9 +161,9 @@ def brute_move(space, p: np.ndarray, op, b: float) -> np.ndarray | None:
     else:
         if not ab.any() or not nab.any():
             return None
-        pa = w[ab].sum() / (w[ab].sum() + w[nab].sum())
-        w[ab] *= value / pa
-        w[nab] *= (1 - value) / (1 - pa)
+        m_ab, m_nab = w[ab].sum(), w[nab].sum()
+        w[ab] *= value * (m_ab + m_nab) / m_ab  # complement masses summed directly: exact
+        w[nab] *= (1 - value) * (m_ab + m_nab) / m_nab  # even when P(A|B) is near 1
     return w / w.sum()
 
 
