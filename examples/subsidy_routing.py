@@ -40,7 +40,8 @@ def se(x) -> float:
     return float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.nan
 
 
-def routing_table(instances: int, seed: int, show_progress: bool = False) -> dict:
+def routing_table(instances: int, seed: int, show_progress: bool = False, *,
+                  n_signals: int = N_SIGNALS, accuracy=ACCURACY, cost=COST) -> dict:
     results = {p: [] for p in POLICIES}
     seeds = range(seed, seed + instances)
     if show_progress:
@@ -48,8 +49,8 @@ def routing_table(instances: int, seed: int, show_progress: bool = False) -> dic
 
         seeds = tqdm(seeds, desc="instances")
     for s in seeds:
-        inst = random_instance(np.random.default_rng(s), N_SIGNALS, budget=BUDGET,
-                               accuracy_range=ACCURACY, cost_range=COST)
+        inst = random_instance(np.random.default_rng(s), n_signals, budget=BUDGET,
+                               accuracy_range=accuracy, cost_range=cost)
         for policy in POLICIES:
             results[policy].append(run_routing(inst, SubsidyRouter(
                 policy, root_share=ROOT_SHARE), BUDGET))
@@ -87,11 +88,18 @@ def main(argv=None, out=sys.stdout) -> dict:
     parser.add_argument("--instances", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
+    parser.add_argument("--signals", type=int, default=N_SIGNALS, help="signals per instance")
+    parser.add_argument("--accuracy", type=float, nargs=2, default=ACCURACY,
+                        metavar=("LO", "HI"), help="range of P(Y_i = X)")
+    parser.add_argument("--cost", type=float, nargs=2, default=COST, metavar=("LO", "HI"),
+                        help="range of signal costs, as a fraction of the budget")
     args = parser.parse_args(argv)
     n = args.instances or (2000 if args.full else 100)
-    routing = routing_table(n, args.seed, args.progress)
+    accuracy, cost = tuple(args.accuracy), tuple(args.cost)
+    routing = routing_table(n, args.seed, args.progress, n_signals=args.signals,
+                            accuracy=accuracy, cost=cost)
     print(f"subsidy routing: {n} instances (seeds {args.seed}..{args.seed + n - 1}), "
-          f"{N_SIGNALS} signals, accuracy U{ACCURACY}, cost U{COST} x B, B = {BUDGET}, "
+          f"{args.signals} signals, accuracy U{accuracy}, cost U{cost} x B, B = {BUDGET}, "
           f"root share {ROOT_SHARE}", file=out)
     print(f"{'policy':<22} {'log-loss on X':>14} {'± se':>7} {'vs root-only':>13} {'± se':>7} "
           f"{'signals':>8} {'sponsor loss':>13}", file=out)
