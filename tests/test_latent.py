@@ -5,9 +5,10 @@ Every property runs once per market maker in ``MAKERS``. A factory takes
 ``(space, liquidity, *, latent, prior)`` and returns a ``Market``; ``prior`` is ``None``
 (uniform) or a strictly positive joint over the flat space. The spaces put the latent class
 first and its indicators after it, and every prior is a latent class model
-(``L -> O_1..O_m``), so a Bayesian-network maker can represent it: adding
-``"bayesnet": <factory built on Market.from_bayesian_network>`` to ``MAKERS`` runs all of
-these properties on it.
+(``L -> O_1..O_m``; ``latent_class_cpds`` gives its conditional tables), so a
+Bayesian-network maker can represent it: adding one line,
+``"bayesnet": <factory built on Market.from_bayesian_network and latent_class_cpds>``, to
+``MAKERS`` runs all of these properties on it.
 
 Brute force: a trade that moves the market's joint from ``P`` to ``P'`` nets
 ``b log(P'_O(o) / P_O(o))`` on observable outcome ``o`` whatever its kind (buy, edit,
@@ -55,6 +56,19 @@ def joint_market(space, liquidity, *, latent=(), prior=None) -> Market:
     return Market(space, liquidity, latent=latent, prior=prior)
 
 
+def latent_class_cpds(space: OutcomeSpace, prior) -> dict[str, np.ndarray]:
+    """The network ``L -> O_j`` of a prior: ``{"L": P(L), "O_j": P(O_j | L)}`` (rows: states
+    of ``L``), uniform when ``prior`` is None; what a Bayesian-network factory needs."""
+    shape = space.shape
+    table = (np.full(shape, 1.0 / space.size) if prior is None
+             else np.asarray(prior, float).reshape(shape))
+    cpds = {"L": table.sum(axis=tuple(range(1, len(shape))))}
+    for j in range(1, len(shape)):
+        pair = table.sum(axis=tuple(a for a in range(1, len(shape)) if a != j))
+        cpds[space.names[j]] = pair / pair.sum(axis=1, keepdims=True)
+    return cpds
+
+
 MAKERS = {"joint": joint_market}
 
 
@@ -75,6 +89,20 @@ def lc_space(k: int, obs_shape: tuple[int, ...]) -> OutcomeSpace:
             [Variable("L", [f"c{i}" for i in range(k)])]
             + [Variable(f"O{j}", [f"s{i}" for i in range(n)]) for j, n in enumerate(obs_shape)])
     return _SPACES[key]
+
+
+def test_priors_are_latent_class_networks():
+    """Every prior the properties use is the network L -> O_j given by latent_class_cpds."""
+    rng = np.random.default_rng(0)
+    for k, obs_shape in ((2, (2, 3)), (5, (2,)), (3, (3, 2, 2))):
+        space = lc_space(k, obs_shape)
+        model = random_model(rng, k, obs_shape)
+        cpds = latent_class_cpds(space, model.joint())
+        rebuilt = LatentClassModel(cpds["L"], tuple(cpds[n] for n in space.names[1:]))
+        np.testing.assert_allclose(rebuilt.joint(), model.joint(), atol=1e-15)
+        uniform = latent_class_cpds(space, None)
+        assert np.allclose(LatentClassModel(uniform["L"], tuple(
+            uniform[n] for n in space.names[1:])).joint(), 1.0 / space.size)
 
 
 def random_model(rng, k: int, obs_shape, concentration: float = 1.0) -> LatentClassModel:

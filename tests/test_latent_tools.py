@@ -175,3 +175,26 @@ def test_bad_market_input():
     with pytest.raises(InvalidInput, match="strictly positive"):
         trade_to_distribution(m, "a", zeros)
     assert len(m.ledger) == 1  # only the account opening
+
+
+def test_two_latent_variables_relabel_and_latent_only_moves_pay_nothing():
+    from predmarket.latent import relabel_latent
+
+    space = OutcomeSpace([Variable("A", ["0", "1"]), Variable("H1", ["p", "q", "r"]),
+                          Variable("B", ["0", "1", "2"]), Variable("H2", ["u", "v"])])
+    prior = np.random.default_rng(4).dirichlet(np.ones(space.size))
+    m = Market(space, 2.0, latent=["H1", "H2"], prior=prior)
+    m.open_account("a", 20.0)
+    m.target("a", "A == 1 & H1 == q", 0.3)
+    assets, cash, p_o = m.assets("a").copy(), m.cash("a"), observed_distribution(m)
+    table = m.probabilities().reshape(space.shape)
+    relabel_latent(m, "a", "H1", [2, 0, 1])
+    np.testing.assert_allclose(m.probabilities().reshape(space.shape),
+                               relabel(table, 1, [2, 0, 1]), atol=1e-12)
+    np.testing.assert_allclose(m.assets("a"), assets, atol=1e-9)
+    np.testing.assert_allclose(observed_distribution(m), p_o, atol=1e-12)
+    assert m.cash("a") == cash
+    post = latent_posterior(m, {"A": "1", "B": "2"})
+    assert post.shape == (3, 2) and math.isclose(post.sum(), 1.0)
+    with pytest.raises(InvalidInput, match="latent"):
+        relabel_latent(m, "a", "A", [1, 0])
