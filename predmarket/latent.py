@@ -68,6 +68,7 @@ from predmarket.errors import InsufficientFunds, InvalidInput, UnknownVariable
 from predmarket.events import atom
 
 __all__ = [
+    "Edit",
     "LatentClassModel",
     "align_labels",
     "edit_chain",
