@@ -56,6 +56,9 @@ class LedgerEntry:
     def __post_init__(self):
         object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
 
+    def __deepcopy__(self, memo) -> LedgerEntry:
+        return self  # immutable: a copied market shares its past ledger lines
+
 
 @dataclass(frozen=True)
 class Quote:

@@ -60,3 +60,19 @@ def test_readme_python_blocks_run_in_order(tmp_path, monkeypatch):
     namespace: dict = {}
     for index, block in enumerate(_readme_python_blocks()):
         exec(compile(block, f"README.md python block {index}", "exec"), namespace)  # noqa: S102 (our own README)
+
+
+def test_a_market_deep_copies_into_an_independent_market():
+    import copy
+
+    m = Market(OutcomeSpace([Variable("rain", ["yes", "no"])]), liquidity=5.0)
+    a = m.open_account("a", 10.0)
+    m.buy(a, "rain == yes", 2.0)
+    twin = copy.deepcopy(m)
+    twin.buy(a, "rain == yes", 3.0)
+    assert len(twin.ledger) == len(m.ledger) + 1
+    assert m.price("rain == yes") < twin.price("rain == yes")
+    twin.settle("rain == yes")
+    assert not m.settled
+    m.check()
+    twin.check()
