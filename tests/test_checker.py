@@ -168,11 +168,21 @@ def test_check_does_not_touch_the_given_market():
     assert market.accounts == ()
 
 
-def test_a_market_with_a_history_needs_a_factory():
+def test_a_market_with_a_history_is_copied_and_left_untouched():
     market = factory()
     market.open_account("a", 1.0)
+    check_trader(lambda v: Target("rain == yes", 0.9), market)
+    assert market.price("rain == yes") == pytest.approx(0.5)
+    assert market.accounts == ("a",)
+
+
+def test_a_market_that_cannot_be_copied_needs_a_factory():
+    class Uncopyable(Market):
+        def __deepcopy__(self, memo):
+            raise TypeError("holds a live resource")
+
     with pytest.raises(InvalidInput, match="factory"):
-        check_trader(lambda v: None, market)
+        check_trader(lambda v: None, Uncopyable(space(), liquidity=10.0))
 
 
 def test_bad_arguments():

@@ -70,8 +70,8 @@ def check_trader(trader: Any, market: Any, *, rounds: int = 5, seed: int = 0,
     ----------
     trader : callable or object with ``act``
     market : market or callable
-        A market (deep-copied for each trial, never touched; a market with a history cannot
-        be copied) or a factory returning a fresh one (or a mapping of named markets).
+        A market (deep-copied for each trial, never touched) or a factory returning a fresh
+        one (or a mapping of named markets); a market that cannot be copied needs a factory.
     rounds : int
         Turns per trial.
     seed : int
