@@ -216,3 +216,13 @@ def test_bad_input():
         jt.marginal_table(list(range(8)), limit=10)
     with pytest.raises(InvalidInput, match="positive"):
         jt.multiply(0, np.zeros(jt.shapes[0]))
+
+
+def test_both_makers_satisfy_the_protocol():
+    from predmarket import OutcomeSpace, Variable
+    from predmarket.makers import BayesNetMaker, JointMaker
+    from predmarket.makers.base import Maker
+
+    space = OutcomeSpace([Variable("a", ["yes", "no"])])
+    assert isinstance(JointMaker(space, 1.0), Maker)
+    assert isinstance(BayesNetMaker([("a", "b")], 1.0), Maker)

@@ -139,6 +139,8 @@ class BayesNetMaker:
         self.cards = self.space.shape
         self.families = [self.network.family(i) for i in range(len(self.cards))]
         self.links: list[tuple[int, ...]] = []  # cliques added by relinking
+        # one entry per relink: (old clique variables, new clique variables) per old clique
+        self.relinks: list[list[tuple[tuple[int, ...], tuple[int, ...]]]] = []
         self.tree = self._compile()
         for i, fam in enumerate(self.families):
             c = self.tree.clique_of(fam)
@@ -319,6 +321,23 @@ class BayesNetMaker:
         """Make a move and return its cost."""
         return self.commit(self.plan(parts, values))
 
+    def log_expected_factor(self, plan: FactoredPlan, axes: Sequence[int]) -> np.ndarray:
+        """:math:`\\log E_P[e^{\\Delta/b} \\mid o]` for every outcome :math:`o` of the
+        variables ``axes`` (sorted): how a planned move changes the unnormalised marginal
+        on them, :math:`\\log W'(o) - \\log W(o)`. Exact, from the joint marginal of
+        ``axes`` and the move's clique (``nan`` where :math:`P(o) = 0`)."""
+        cvars = self.tree.cliques[plan.clique]
+        union = sorted(set(axes) | set(cvars))
+        table = self.tree.marginal_table(union)
+        top = float(plan.log_factor.max())
+        shape = [1] * len(union)
+        for v, n in zip(cvars, plan.log_factor.shape):
+            shape[union.index(v)] = n
+        factor = np.exp(plan.log_factor - top).reshape(shape)
+        drop = tuple(k for k, v in enumerate(union) if v not in set(axes))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log((table * factor).sum(axis=drop) / table.sum(axis=drop)) + top
+
     def _preserves_dag(self, plan: FactoredPlan) -> bool:
         """Whether the move only rescales one CPT (see the module notes)."""
         clique_vars = self.tree.cliques[plan.clique]
@@ -382,6 +401,7 @@ class BayesNetMaker:
         self.tree = new
         self._version += 1
         self.dag_valid = False
+        self.relinks.append([(old.cliques[c], new.cliques[t]) for c, t in mapping.items()])
         return mapping
 
     # -- export -----------------------------------------------------------------------
