@@ -353,8 +353,10 @@ class BayesNetMaker:
             f = np.exp(plan.log_factor - plan.log_factor.max())
             f = f.max(axis=drop) if drop else f  # constant along dropped axes
             pos = fam.index(x)
-            expect = (joint * f).sum(axis=pos) / joint.sum(axis=pos)
-            if np.allclose(expect, expect.flat[0], rtol=1e-9, atol=0.0):
+            den = joint.sum(axis=pos)
+            live = den > 0
+            expect = (joint * f).sum(axis=pos)[live] / den[live]
+            if expect.size == 0 or np.allclose(expect, expect[0], rtol=1e-9, atol=0.0):
                 return True
         return False
 
@@ -378,7 +380,8 @@ class BayesNetMaker:
         """Add links so that ``axes`` share a clique; recompile, keeping the distribution
         exactly. Returns the map from old clique positions to new ones."""
         old = self.tree
-        self.links.append(tuple(sorted(axes)))
+        # Keep the old cliques complete, so every one of them lies in a new clique.
+        self.links = list(old.cliques) + [tuple(sorted(axes))]
         new = self._compile()
         mapping = {}
         for c, vars_ in enumerate(old.cliques):
