@@ -199,7 +199,7 @@ def _check_rows(name: str, values: np.ndarray, evidence: Sequence[str]) -> None:
         config = dict(zip(evidence, (int(x) for x in where)))
         raise InvalidNetwork(
             f"CPD of {name!r}: probabilities given {config or 'no parents'} sum to "
-            f"{sums[k]!r}; expected every row to sum to 1")
+            f"{float(sums[k]):.6g}; expected every row to sum to 1")
 
 
 def to_pgmpy(variables: Sequence[Variable], parents: Sequence[Sequence[int]],
