@@ -51,6 +51,9 @@ __all__ = ["MAX_TABLE", "JunctionTree"]
 MAX_TABLE = 1 << 22
 _FULL_REFRESH = 16  # changed cliques remembered before a full recalibration
 _LETTERS = string.ascii_letters
+# numpy's C einsum without the Python wrapper (the wrapper costs more than a tiny einsum)
+_einsum = getattr(getattr(np, "_core", np.core).multiarray, "c_einsum", np.einsum)
+_sum = np.add.reduce
 
 
 class JunctionTree:
@@ -102,6 +105,7 @@ class JunctionTree:
             for v in c:
                 self._containing.setdefault(v, []).append(i)
         self._root_tree()
+        self._ends = np.concatenate([[0], np.cumsum(self.cards)]).astype(int).tolist()
         self._sep: dict[tuple[int, int], tuple[int, ...]] = {}
         self._spec: dict[tuple[int, int], str] = {}
         for i in range(n):
@@ -109,8 +113,27 @@ class JunctionTree:
                 self._sep[(i, j)] = tuple(v for v in self.cliques[i] if v in self._index[j])
                 self._spec[(i, j)] = self._message_spec(i, j)
         self._belief_spec = [self._message_spec(i, None) for i in range(n)]
+        # per directed edge: the other messages into the sender, and how the message
+        # broadcasts into the receiver's clique / which sender axes it sums out
+        self._inputs = {(i, j): [(k, i) for k in self.neighbors[i] if k != j]
+                        for i in range(n) for j in self.neighbors[i]}
+        self._into = [[(k, i) for k in self.neighbors[i]] for i in range(n)]
+        self._bcast = {}
+        self._drop = {}
+        for (i, j), sep in self._sep.items():
+            shape = [1] * len(self.cliques[j])
+            for v in sep:
+                shape[self._index[j][v]] = self.cards[v]
+            self._bcast[(i, j)] = tuple(shape)
+            self._drop[(i, j)] = tuple(k for k, v in enumerate(self.cliques[i]) if v not in sep)
+        # marginal of each variable straight from its home clique's operands
+        self._marginal_spec = []
+        for v in range(len(self.cards)):
+            spec = self._belief_spec[self.home[v]]
+            letter = _LETTERS[self._index[self.home[v]][v]]
+            self._marginal_spec.append(spec[:spec.index("->") + 2] + letter)
         self.pot = [np.ones(s) for s in self.shapes]
-        self.log_scale = np.zeros(n)
+        self.log_scale = [0.0] * n
         self.msg: dict[tuple[int, int], np.ndarray] = {}
         self.msg_log: dict[tuple[int, int], float] = {}
         self._msg_tick: dict[tuple[int, int], int] = {}
@@ -201,7 +224,7 @@ class JunctionTree:
             raise InvalidInput(f"clique {clique}: potential must be finite with a positive "
                                f"entry")
         self.pot[clique] = table / top
-        self.log_scale[clique] = log_scale + math.log(top)
+        self.log_scale[clique] = float(log_scale + math.log(top))
         self._mark(clique)
 
     def multiply(self, clique: int, factor: np.ndarray, log_scale: float = 0.0) -> None:
@@ -214,27 +237,30 @@ class JunctionTree:
         if top != 1.0:
             new /= top
         self.pot[clique] = new
-        self.log_scale[clique] += log_scale + math.log(top)
+        self.log_scale[clique] += float(log_scale + math.log(top))
         self._mark(clique)
 
     def _mark(self, clique: int) -> None:
         self._tick += 1
         self._changed[clique] = self._tick
         self._beliefs.clear()
-        if len(self._changed) > _FULL_REFRESH:
-            self.calibrate()
 
     # -- sum-product ----------------------------------------------------------------
     def _send(self, i: int, j: int) -> None:
-        ops = [self.pot[i]] + [self.msg[(k, i)] for k in self.neighbors[i] if k != j]
-        m = np.einsum(self._spec[(i, j)], *ops)
-        total = float(m.sum())
+        edge = (i, j)
+        inputs = self._inputs[edge]
+        msg, msg_log = self.msg, self.msg_log
+        m = _einsum(self._spec[edge], self.pot[i], *[msg[e] for e in inputs])
+        total = float(_sum(m, axis=None))
         if not total > 0:
             raise InvalidInput("the potentials give zero mass to every outcome")
-        self.msg[(i, j)] = m / total
-        self.msg_log[(i, j)] = float(math.log(total) + self.log_scale[i]
-                                + sum(self.msg_log[(k, i)] for k in self.neighbors[i] if k != j))
-        self._msg_tick[(i, j)] = self._tick
+        m /= total
+        msg[edge] = m
+        log = math.log(total) + self.log_scale[i]
+        for e in inputs:
+            log += msg_log[e]
+        msg_log[edge] = log
+        self._msg_tick[edge] = self._tick
 
     def calibrate(self) -> None:
         """Two-pass (collect, distribute) calibration of every message from clique 0."""
@@ -256,18 +282,26 @@ class JunctionTree:
             self.calibrate()
             return
         (root,) = self._changed
-        queue, seen = [root], {root}
-        for u in queue:
-            for w in self.neighbors[u]:
-                if w not in seen:
-                    seen.add(w)
-                    self._send(u, w)
-                    queue.append(w)
+        # Messages directed away from the changed clique: up its path to the tree's root,
+        # then down from every other clique's parent, breadth first.
+        path, u, parent = [root], root, self.parent
+        while parent[u] >= 0:
+            u = parent[u]
+            self._send(path[-1], u)
+            path.append(u)
+        on_path = set(path)
+        send = self._send
+        for u in self.order:
+            if u not in on_path:
+                send(parent[u], u)
         self._changed.clear()
 
     def _ensure_incoming(self, i: int) -> None:
         """Recompute the stale messages into clique ``i`` (farthest first)."""
         if not self._changed:
+            return
+        if len(self._changed) > _FULL_REFRESH:
+            self.calibrate()
             return
         stale: dict[tuple[int, int], int] = {}
         for r, tick in self._changed.items():
@@ -288,7 +322,7 @@ class JunctionTree:
             return hit[1], hit[2]
         self._ensure_incoming(i)
         ops = [self.pot[i]] + [self.msg[(k, i)] for k in self.neighbors[i]]
-        beta = np.einsum(self._belief_spec[i], *ops)
+        beta = _einsum(self._belief_spec[i], *ops)
         total = float(beta.sum())
         if not total > 0:
             raise InvalidInput("the potentials give zero mass to every outcome")
@@ -310,9 +344,16 @@ class JunctionTree:
         return beta.sum(axis=tuple(a for a in range(beta.ndim) if a != pos))
 
     def marginals(self) -> list[np.ndarray]:
-        """Marginals of every variable (one refresh, one belief per home clique)."""
+        """Normalised marginals of every variable (one refresh, then one einsum per
+        variable from its home clique's potential and incoming messages)."""
         self.refresh()
-        return [self.marginal(v) for v in range(len(self.cards))]
+        pot, msg, into, home = self.pot, self.msg, self._into, self.home
+        raw = [_einsum(spec, pot[home[v]], *[msg[e] for e in into[home[v]]])
+               for v, spec in enumerate(self._marginal_spec)]
+        flat = np.concatenate(raw)
+        ends = self._ends
+        flat /= np.repeat(np.add.reduceat(flat, ends[:-1]), self.cards)
+        return [flat[ends[k]:ends[k + 1]] for k in range(len(raw))]
 
     def clique_probability(self, clique: int, table: np.ndarray) -> float:
         """:math:`\\sum \\beta_C \\cdot t` for a clique-shaped (or broadcastable) ``t``."""
@@ -322,11 +363,23 @@ class JunctionTree:
     # -- sets of variables across cliques -------------------------------------------
     def _spanning(self, cliques: Sequence[int]) -> list[int]:
         """Cliques of the smallest subtree containing ``cliques`` (first is a member)."""
-        cliques = list(dict.fromkeys(cliques))
-        members = {cliques[0]}
-        for c in cliques[1:]:
-            members.update(self._path(cliques[0], c))
-        return [cliques[0]] + [c for c in members if c != cliques[0]]
+        targets = list(dict.fromkeys(cliques))
+        marked: set[int] = set()
+        parent = self.parent
+        for t in targets:  # union of the paths to the root of the whole tree
+            u = t
+            while u >= 0 and u not in marked:
+                marked.add(u)
+                u = parent[u]
+        children: dict[int, list[int]] = {}
+        for u in marked:
+            if parent[u] >= 0:
+                children.setdefault(parent[u], []).append(u)
+        top, wanted = self.order[0], set(targets)
+        while top not in wanted and len(children.get(top, ())) == 1:
+            marked.discard(top)
+            top = children[top][0]
+        return [targets[0]] + [c for c in marked if c != targets[0]]
 
     def marginal_table(self, variables: Sequence[int], *, limit: int = MAX_TABLE) -> np.ndarray:
         """Normalised joint marginal of ``variables`` (sorted, distinct), exact.
@@ -383,35 +436,40 @@ class JunctionTree:
             return 0.0
         evidence = evidence or {}
         sub = self._spanning(list(tables))
-        members = set(sub)
-        root = sub[0]
-        # Orient the subtree from its root (breadth first).
-        order, parent = [root], {root: -1}
+        depth, global_parent = self.depth, self.parent
+        top = min(sub, key=depth.__getitem__)
+        order = sorted(sub, key=depth.__getitem__, reverse=True)  # leaves first, top last
+        parent = {u: global_parent[u] for u in sub}
+        parent[top] = -1
+        messages: dict[int, list[tuple[int, np.ndarray]]] = {}
         for u in order:
-            for w in self.neighbors[u]:
-                if w in members and w not in parent:
-                    parent[w] = u
-                    order.append(w)
-        incoming: dict[int, list[tuple[int, np.ndarray]]] = {}
-        for u in reversed(order):
             g = tables.get(u)
-            g = np.zeros(self.shapes[u]) if g is None else np.array(g, dtype=float)
-            for v, s in evidence.items():
-                pos = self._index[u].get(v)
-                if pos is not None:
+            masked = [(self._index[u][v], st) for v, st in evidence.items()
+                      if v in self._index[u]] if evidence else ()
+            if masked:
+                g = np.zeros(self.shapes[u]) if g is None else np.array(g, dtype=float)
+                for pos, st in masked:
                     idx = [slice(None)] * g.ndim
-                    keep = np.ones(self.cards[v], dtype=bool)
-                    keep[s] = False
+                    keep = np.ones(g.shape[pos], dtype=bool)
+                    keep[st] = False
                     idx[pos] = keep
                     g[tuple(idx)] = np.inf
-            for child, m in incoming.get(u, []):
-                g = g + self.expand(u, self._sep[(child, u)], m)
+            for child, m in messages.get(u, ()):
+                m = m.reshape(self._bcast[(child, u)])
+                g = m if g is None else g + m
             p = parent[u]
             if p < 0:
-                return float(g.min())
-            sep = self._sep[(u, p)]
-            drop = tuple(a for a, v in enumerate(self.cliques[u]) if v not in sep)
-            incoming.setdefault(p, []).append((u, g.min(axis=drop) if drop else g))
+                return 0.0 if g is None else float(g.min())
+            if g is None:
+                continue
+            if g.ndim < len(self.shapes[u]):
+                g = np.broadcast_to(g, self.shapes[u])
+            drop = self._drop[(u, p)]
+            m = g.min(axis=drop) if drop else g
+            sep_shape = tuple(self.cards[v] for v in self._sep[(u, p)])
+            if m.shape != sep_shape:  # g was only broadcast along some separator axes
+                m = np.broadcast_to(m, sep_shape)
+            messages.setdefault(p, []).append((u, m))
         raise AssertionError("unreachable: the root returns")
 
     def expectation(self, tables: Mapping[int, np.ndarray]) -> float:
