@@ -98,7 +98,7 @@ def event_over(draw, space, axes) -> str:
     return f"{first} {draw(st.sampled_from(['&', '|']))} {literal(draw, space, axes[1])}"
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.data())
 def test_cross_check_against_joint_maker(data):
     draw = data.draw

@@ -280,3 +280,13 @@ def test_bad_trades_leave_the_market_unchanged():
     with pytest.raises(InsufficientFunds):
         m.buy(acct, "a == yes", -40.0)
     assert _state(m) == before
+
+
+def test_linked_questions_example_runs(capsys):
+    import runpy
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "linked_questions.py"
+    runpy.run_path(str(path), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "propagated" in out and "refused" in out and "settled" in out
