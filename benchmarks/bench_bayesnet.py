@@ -98,11 +98,9 @@ def warm_events(m: Market, event: str, given: str | None) -> None:
     """Compile the edit's events (and the parts it is split into) before timing: event
     strings are compiled once per market and cached, as in any long-running market."""
     a = m.space.event(event)
-    if given is None:
-        ~a
-        return
-    b = m.space.event(given)
-    a & b, ~a & b, ~b
+    parts = [~a] if given is None else [a & m.space.event(given), ~a & m.space.event(given),
+                                         ~m.space.event(given)]
+    assert all(p.space is m.space for p in parts)
 
 
 def percentile(xs, q):

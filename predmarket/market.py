@@ -65,9 +65,9 @@ from predmarket.errors import (
     UnknownVariable,
 )
 from predmarket.events import Event
-from predmarket.ledger import Account, LedgerEntry, Quote
 from predmarket.junction import JunctionTree
 from predmarket.junction.tree import MAX_TABLE
+from predmarket.ledger import Account, LedgerEntry, Quote
 from predmarket.makers.bayesnet import BayesNetMaker
 from predmarket.makers.joint import DEFAULT_MAX_OUTCOMES, JointMaker
 from predmarket.spaces import OutcomeSpace

@@ -83,7 +83,7 @@ def compile_structure(n_vars: int, families: Iterable[Sequence[int]], *,
     graph = nx.Graph()
     graph.add_nodes_from(range(n_vars))
     for group in list(families) + list(extra_cliques):
-        members = sorted(set(int(v) for v in group))
+        members = sorted({int(v) for v in group})
         for k, u in enumerate(members):
             if not 0 <= u < n_vars:
                 raise InvalidInput(f"variable index {u} outside 0..{n_vars - 1}")

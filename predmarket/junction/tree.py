@@ -105,7 +105,6 @@ class JunctionTree:
             for v in c:
                 self._containing.setdefault(v, []).append(i)
         self._root_tree()
-        self._ends = np.concatenate([[0], np.cumsum(self.cards)]).astype(int).tolist()
         self._sep: dict[tuple[int, int], tuple[int, ...]] = {}
         self._spec: dict[tuple[int, int], str] = {}
         for i in range(n):
@@ -126,12 +125,22 @@ class JunctionTree:
                 shape[self._index[j][v]] = self.cards[v]
             self._bcast[(i, j)] = tuple(shape)
             self._drop[(i, j)] = tuple(k for k, v in enumerate(self.cliques[i]) if v not in sep)
-        # marginal of each variable straight from its home clique's operands
-        self._marginal_spec = []
+        # marginal of each variable straight from its home clique's operands, batched
+        # over variables whose einsum (and operand shapes) agree
+        groups: dict[tuple, list[int]] = {}
         for v in range(len(self.cards)):
-            spec = self._belief_spec[self.home[v]]
-            letter = _LETTERS[self._index[self.home[v]][v]]
-            self._marginal_spec.append(spec[:spec.index("->") + 2] + letter)
+            h = self.home[v]
+            spec = self._belief_spec[h]
+            letter = _LETTERS[self._index[h][v]]
+            batched = ",".join("Z" + t for t in spec[:spec.index("->")].split(","))
+            key = (batched + "->Z" + letter, self.shapes[h],
+                   tuple(len(self._sep[e]) for e in self._into[h]),
+                   tuple(tuple(self.cards[x] for x in self._sep[e]) for e in self._into[h]))
+            groups.setdefault(key, []).append(v)
+        self._marginal_groups = [
+            (key[0], members, [self.home[v] for v in members],
+             [[self._into[self.home[v]][j] for v in members] for j in range(len(key[2]))])
+            for key, members in groups.items()]
         self.pot = [np.ones(s) for s in self.shapes]
         self.log_scale = [0.0] * n
         self.msg: dict[tuple[int, int], np.ndarray] = {}
@@ -262,14 +271,31 @@ class JunctionTree:
         msg_log[edge] = log
         self._msg_tick[edge] = self._tick
 
+    def _send_many(self, edges) -> None:
+        """:meth:`_send` for a sequence of edges, in order (one loop, local names)."""
+        msg, msg_log, ticks, tick = self.msg, self.msg_log, self._msg_tick, self._tick
+        spec, inputs_of, pot, log_scale = self._spec, self._inputs, self.pot, self.log_scale
+        log_, einsum, total_of = math.log, _einsum, _sum
+        for edge in edges:
+            inputs = inputs_of[edge]
+            i = edge[0]
+            m = einsum(spec[edge], pot[i], *[msg[e] for e in inputs])
+            total = float(total_of(m, axis=None))
+            if not total > 0:
+                raise InvalidInput("the potentials give zero mass to every outcome")
+            m /= total
+            msg[edge] = m
+            log = log_(total) + log_scale[i]
+            for e in inputs:
+                log += msg_log[e]
+            msg_log[edge] = log
+            ticks[edge] = tick
+
     def calibrate(self) -> None:
         """Two-pass (collect, distribute) calibration of every message from clique 0."""
-        for u in reversed(self.order[1:]):
-            self._send(u, self.parent[u])
-        for u in self.order:
-            for w in self.neighbors[u]:
-                if w != self.parent[u]:
-                    self._send(u, w)
+        parent = self.parent
+        self._send_many([(u, parent[u]) for u in reversed(self.order[1:])])
+        self._send_many([(parent[u], u) for u in self.order[1:]])
         self._changed.clear()
         self._beliefs.clear()
 
@@ -290,10 +316,7 @@ class JunctionTree:
             self._send(path[-1], u)
             path.append(u)
         on_path = set(path)
-        send = self._send
-        for u in self.order:
-            if u not in on_path:
-                send(parent[u], u)
+        self._send_many([(parent[u], u) for u in self.order if u not in on_path])
         self._changed.clear()
 
     def _ensure_incoming(self, i: int) -> None:
@@ -312,8 +335,7 @@ class JunctionTree:
                 edge = (path[pos], path[pos + 1])
                 if self._msg_tick[edge] < tick:
                     stale[edge] = len(path) - 1 - pos  # distance of the sender to i
-        for edge in sorted(stale, key=stale.__getitem__, reverse=True):
-            self._send(*edge)
+        self._send_many(sorted(stale, key=stale.__getitem__, reverse=True))
 
     def belief(self, i: int) -> tuple[np.ndarray, float]:
         """Normalised belief of clique ``i`` (sums to 1) and :math:`\\log Z`."""
@@ -347,13 +369,16 @@ class JunctionTree:
         """Normalised marginals of every variable (one refresh, then one einsum per
         variable from its home clique's potential and incoming messages)."""
         self.refresh()
-        pot, msg, into, home = self.pot, self.msg, self._into, self.home
-        raw = [_einsum(spec, pot[home[v]], *[msg[e] for e in into[home[v]]])
-               for v, spec in enumerate(self._marginal_spec)]
-        flat = np.concatenate(raw)
-        ends = self._ends
-        flat /= np.repeat(np.add.reduceat(flat, ends[:-1]), self.cards)
-        return [flat[ends[k]:ends[k + 1]] for k in range(len(raw))]
+        pot, msg = self.pot, self.msg
+        out: list = [None] * len(self.cards)
+        for spec, members, homes, edges in self._marginal_groups:
+            ops = [np.stack([pot[h] for h in homes])]
+            ops += [np.stack([msg[e] for e in column]) for column in edges]
+            raw = _einsum(spec, *ops)
+            raw /= raw.sum(axis=1, keepdims=True)
+            for v, row in zip(members, raw):
+                out[v] = row
+        return out
 
     def clique_probability(self, clique: int, table: np.ndarray) -> float:
         """:math:`\\sum \\beta_C \\cdot t` for a clique-shaped (or broadcastable) ``t``."""

@@ -252,13 +252,11 @@ class BayesNetMaker:
         floor = self.tree.min_sum(tables, self._evidence) - log_z
         if len(keep) == len(self.cards):
             return floor
-        size = math.prod(self.cards[a] for a in keep)
-        if size <= MAX_TABLE and len({v for c in self.tree.cliques for v in c}) <= 52:
-            try:
-                m = self.tree.marginal_table(keep)
-                return float(np.log(m[m > 0].min()))
-            except SpaceTooLarge:
-                pass
+        try:
+            m = self.tree.marginal_table(keep)
+            return float(np.log(m[m > 0].min()))
+        except SpaceTooLarge:
+            pass
         hidden = [a for a in range(len(self.cards)) if a not in keep]
         return floor + sum(math.log(self.cards[a]) for a in hidden)
 

@@ -140,7 +140,7 @@ def _from_bif(path: str) -> Network:
 
     try:
         model = BIFReader(path).get_model()
-    except Exception as exc:  # pgmpy raises many types on malformed files
+    except Exception as exc:  # noqa: BLE001 (pgmpy raises many types on malformed files)
         raise InvalidNetwork(f"could not read BIF file {path!r}: {exc}") from None
     return _from_pgmpy(model)
 
