@@ -138,6 +138,10 @@ class BayesNetMaker:
         self.space = OutcomeSpace(self.network.variables)
         self.cards = self.space.shape
         self.families = [self.network.family(i) for i in range(len(self.cards))]
+        self._children: list[list[int]] = [[] for _ in self.cards]
+        for i, ps in enumerate(self.network.parents):
+            for p in ps:
+                self._children[p].append(i)
         self.links: list[tuple[int, ...]] = []  # cliques added by relinking
         # one entry per relink: (old clique variables, new clique variables) per old clique
         self.relinks: list[list[tuple[tuple[int, ...], tuple[int, ...]]]] = []
@@ -343,7 +347,10 @@ class BayesNetMaker:
                    if np.ptp(plan.log_factor, axis=k).max() > 0]
         if not varying:
             return True
-        for x, fam in enumerate(self.families):
+        # a family holding every varying variable is that of one of them or of a child
+        candidates = set(varying) | set(self._children[varying[0]])
+        for x in sorted(candidates):
+            fam = self.families[x]
             if not set(varying) <= set(fam) or not set(fam) <= set(clique_vars):
                 continue
             joint = self.tree.marginal_table(list(fam))
