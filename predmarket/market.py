@@ -792,8 +792,11 @@ class BayesNetMarket(Market):
 
     Trades
         Every trade's events must lie inside one clique (``cross_clique="refuse"``), or the
-        tree is recompiled with the link added (``"relink"``). Prices of events across
-        cliques are exact, by contraction over the covering subtree, while that stays small.
+        tree is recompiled with the link added (``"relink"``). Relinking happens when the
+        trade is priced (also by :meth:`preview`, and before a budget refusal); it changes
+        the tree, never a price, cost or account. Prices of events across cliques are exact,
+        by contraction over the covering subtree, while that stays small (else
+        :class:`~predmarket.errors.SpaceTooLarge`).
 
     Assets (Sun, Hanson, Laskey & Twardy 2012)
         Without latent variables a trade on clique :math:`C` pays :math:`\\Delta(\\omega_C)`,

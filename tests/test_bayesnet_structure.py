@@ -290,3 +290,18 @@ def test_linked_questions_example_runs(capsys):
     runpy.run_path(str(path), run_name="__main__")
     out = capsys.readouterr().out
     assert "propagated" in out and "refused" in out and "settled" in out
+
+
+def test_events_across_cliques_are_exact_when_bounded_else_a_clear_error():
+    from predmarket.errors import SpaceTooLarge
+
+    chain = [(f"v{i - 1}", f"v{i}") for i in range(1, 60)]
+    m = Market.from_bayesian_network(chain, 1.0)
+    acct = m.open_account("ann", 100.0)
+    m.edit(acct, "v5 == yes", 0.8, given="v4 == yes")
+    # v3 and v8 share no clique; the covering subtree spans 6 variables: exact
+    joint_part = m.maker.tree.marginal_table([3, 4, 5, 6, 7, 8])
+    expected = joint_part[0, :, :, :, :, 0].sum() / joint_part[0].sum()
+    assert math.isclose(m.price("v8 == yes", given="v3 == yes"), expected, rel_tol=1e-12)
+    with pytest.raises(SpaceTooLarge, match="too far spread"):
+        m.price("v0 == yes & v59 == yes")
