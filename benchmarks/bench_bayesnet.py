@@ -23,13 +23,16 @@ For each (network, n) one JSON line is printed with
   (``maker.tree.marginals()``); ``--repeats`` (default 300) calls, random nodes;
 * ``min_asset_ms_median``: ``Market.min_asset`` for an account that made 50 such edits
   (min-sum over the spanning subtree of the cliques it traded on), median of 50 calls;
-* ``pgmpy_bp_ms``: pgmpy doing the same work, in the same process: replace the edited
+* ``pgmpy_bp_ms``: pgmpy doing the same work, in the same run: replace the edited
   node's CPD, build ``BeliefPropagation(model)``, ``calibrate()`` and read every
   variable's marginal from a clique belief. Median of ``--pgmpy-repeats`` (default 3) runs
-  for n <= 200, one run at n = 1000 (where one run takes minutes);
+  for n <= 200, one run at n = 1000. Each run happens in a forked process that is stopped
+  after ``--pgmpy-limit`` seconds (default 120); ``pgmpy_bp_timed_out`` then says the
+  reported time (and so ``speedup_bp``) is a lower bound;
 * ``pgmpy_ve_ms``: ``VariableElimination(model).query([v])`` for every variable ``v``. At
   n = 1000 this takes minutes, so it is timed on ``--ve-sample`` (default 25) random
-  variables and scaled by ``n / sample`` (``pgmpy_ve_extrapolated`` says so);
+  variables and scaled by ``n / sample`` (``pgmpy_ve_extrapolated`` says so), under the
+  same time limit as BP (``pgmpy_ve_timed_out``);
 * ``speedup_bp`` / ``speedup_ve``: pgmpy time / ``edit_all_marginals_ms_median``;
 * ``targets``: the issue's targets with a boolean each: at n = 200 edit + marginals
   <= 1 ms and >= 500x faster than pgmpy BP; at n = 1000 <= 5 ms; compile <= 50 ms at
@@ -124,6 +127,45 @@ def pgmpy_all_marginals_bp(model, node: str, cpd) -> dict:
     return out
 
 
+def _bp_runs(model, node, cpd, repeats):
+    times, check = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        check = pgmpy_all_marginals_bp(model, node, cpd)
+        times.append(time.perf_counter() - t)
+    return float(np.median(times)) * 1e3, {k: np.asarray(v) for k, v in check.items()}
+
+
+def _ve_runs(model, variables):
+    from pgmpy.inference import VariableElimination
+
+    t = time.perf_counter()
+    ve = VariableElimination(model)
+    for v in variables:
+        ve.query([v], show_progress=False)
+    return (time.perf_counter() - t) * 1e3, None
+
+
+def timed_with_limit(func, args, limit_s: float):
+    """Run ``func(*args)`` in a forked process; ``(ms, result, False)``, or
+    ``(limit in ms, None, True)`` if it has not finished after ``limit_s`` seconds (the
+    reported time is then a lower bound)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=lambda q: q.put(func(*args)), args=(queue,))
+    proc.start()
+    try:
+        ms, result = queue.get(timeout=limit_s)
+        proc.join()
+        return ms, result, False
+    except Exception:  # noqa: BLE001 (queue.Empty: the limit was reached)
+        proc.terminate()
+        proc.join()
+        return limit_s * 1e3, None, True
+
+
 def run_case(kind: str, n: int, args, rng: np.random.Generator) -> dict:
     net = random_network(kind, n, rng)
     b = 10.0
@@ -163,28 +205,19 @@ def run_case(kind: str, n: int, args, rng: np.random.Generator) -> dict:
     model = to_pgmpy(net.variables, net.parents, net.tables)
     node = f"v{int(rng.integers(n))}"
     cpd = model.get_cpds(node).copy()
-    bp_times = []
-    check = None
-    for _ in range(args.pgmpy_repeats if n <= 200 else 1):
-        t = time.perf_counter()
-        check = pgmpy_all_marginals_bp(model, node, cpd)
-        bp_times.append(time.perf_counter() - t)
+    bp_ms, check, bp_timed_out = timed_with_limit(
+        _bp_runs, (model, node, cpd, args.pgmpy_repeats if n <= 200 else 1), args.pgmpy_limit)
     fresh = BayesNetMaker(net, b)
     ours = fresh.tree.marginals()
-    agree = all(np.allclose(check[f"v{i}"], ours[i], atol=1e-9) for i in range(n))
-    from pgmpy.inference import VariableElimination
-
+    agree = None if check is None else all(
+        np.allclose(check[f"v{i}"], ours[i], atol=1e-9) for i in range(n))
     sample = min(n, args.ve_sample)
-    chosen = rng.choice(n, size=sample, replace=False)
-    t = time.perf_counter()
-    ve = VariableElimination(model)
-    for i in chosen:
-        ve.query([f"v{int(i)}"], show_progress=False)
-    ve_ms = (time.perf_counter() - t) * 1e3 * n / sample
+    chosen = [f"v{int(i)}" for i in rng.choice(n, size=sample, replace=False)]
+    ve_sample_ms, _, ve_timed_out = timed_with_limit(_ve_runs, (model, chosen), args.pgmpy_limit)
+    ve_ms = ve_sample_ms * n / sample
     med = float(np.median(edit_times)) * 1e3
     compile_ms = float(np.median(compile_times)) * 1e3
     asset_ms = float(np.median(asset_times)) * 1e3
-    bp_ms = float(np.median(bp_times)) * 1e3
     targets = {"min_asset_le_2ms": asset_ms <= 2.0}
     if n == 200:
         targets.update({"edit_marginals_le_1ms": med <= 1.0,
@@ -199,7 +232,8 @@ def run_case(kind: str, n: int, args, rng: np.random.Generator) -> dict:
         "edit_all_marginals_ms_median": round(med, 4),
         "edit_all_marginals_ms_p99": round(percentile(edit_times, 99) * 1e3, 4),
         "min_asset_ms_median": round(asset_ms, 4),
-        "pgmpy_bp_ms": round(bp_ms, 2), "pgmpy_ve_ms": round(ve_ms, 2),
+        "pgmpy_bp_ms": round(bp_ms, 2), "pgmpy_bp_timed_out": bp_timed_out,
+        "pgmpy_ve_ms": round(ve_ms, 2), "pgmpy_ve_timed_out": ve_timed_out,
         "pgmpy_ve_extrapolated": sample < n, "pgmpy_ve_sample": sample,
         "speedup_bp": round(bp_ms / med, 1), "speedup_ve": round(ve_ms / med, 1),
         "marginals_agree_with_pgmpy": bool(agree), "repeats": args.repeats,
@@ -214,6 +248,8 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=300)
     parser.add_argument("--pgmpy-repeats", type=int, default=3)
     parser.add_argument("--ve-sample", type=int, default=25)
+    parser.add_argument("--pgmpy-limit", type=float, default=120.0,
+                        help="seconds before a pgmpy BeliefPropagation run is abandoned")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     import networkx  # noqa: F401  (warm import: compile times exclude it)
