@@ -320,6 +320,19 @@ class Market:
             return acct.cash
         return acct.cash + self._exact_min(acct)
 
+    def expected_assets(self, account: Account | str) -> float:
+        """Expected final cash of the account under the market's current prices,
+        :math:`\\text{cash} + \\sum_o P(o)\\,h(o)` over the observable outcomes still
+        settleable."""
+        acct = self._account(account)
+        if self._settled or acct.holdings is None and not acct.pending:
+            return acct.cash
+        logm = self.maker.log_marginal(self._obs_axes)
+        p = np.exp(logm - logsumexp(logm))
+        final = self.assets(account)
+        live = np.isfinite(final) & (p > 0)
+        return float(np.sum(p[live] * final[live]) / np.sum(p[live]))
+
     def assets(self, account: Account | str) -> np.ndarray:
         """Final cash of the account for every observable outcome, shaped like the
         observable variables (``nan`` where observations already ruled the outcome out)."""

@@ -72,7 +72,8 @@ class Twin:
         for a in accounts:
             assert close(self.bn.cash(a), self.jm.cash(a))
             assert close(self.bn.min_asset(a), self.jm.min_asset(a)), a
-            assert close(self.bn.expected_assets(a), joint_expected_assets(self.jm, a))
+            assert close(self.bn.expected_assets(a), self.jm.expected_assets(a))
+            assert close(self.jm.expected_assets(a), joint_expected_assets(self.jm, a))
         assert close(self.bn.maker_cash, self.jm.maker_cash)
 
 
