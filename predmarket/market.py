@@ -998,12 +998,8 @@ class BayesNetMarket(Market):
             low = plan.log_factor.min(axis=hidden, keepdims=True) if hidden else plan.log_factor
             table = self.liquidity * np.broadcast_to(low, plan.log_factor.shape)
             move.details_table = (c, table + (cost - plan.cost))
-        else:
-            table = np.zeros(self.maker.tree.shapes[c])
-            for part, value in zip(parts, values):
-                if value != 0.0:
-                    table = table + value * self.maker.event_table(part, c)
-            move.details_table = (c, table)
+        else:  # the payout is the move itself: values[r] on part r
+            move.details_table = (c, self.liquidity * plan.log_factor)
         return move
 
     def _step_tables(self, acct: _FactoredAccount, move: _Move | None) -> dict[int, np.ndarray]:
