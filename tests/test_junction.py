@@ -226,3 +226,36 @@ def test_both_makers_satisfy_the_protocol():
     space = OutcomeSpace([Variable("a", ["yes", "no"])])
     assert isinstance(JointMaker(space, 1.0), Maker)
     assert isinstance(BayesNetMaker([("a", "b")], 1.0), Maker)
+
+
+@settings(max_examples=30)
+@given(st.integers(0, 2**32 - 1), st.integers(5, 11))
+def test_hub_cliques_divide_out_messages_exactly(seed, k):
+    """A star network makes one clique per leaf around a hub variable, so cliques with many
+    neighbours send by division (and fall back to einsum where a message has zeros)."""
+    rng = np.random.default_rng(seed)
+    variables = tuple(Variable(f"x{i}", ["a", "b", "c"][: 2 + (i % 2)]) for i in range(k + 1))
+    parents = ((),) + tuple((0,) for _ in range(k))
+    tables = []
+    for i in range(k + 1):
+        fam = sorted((i, *parents[i]))
+        t = rng.uniform(0.05, 1.0, size=tuple(variables[a].cardinality for a in fam))
+        t /= t.sum(axis=fam.index(i), keepdims=True)
+        tables.append(t)
+    net = Network(variables, parents, tables)
+    jt = tree_of(net)
+    assert max(len(nb) for nb in jt.neighbors) >= 4  # some sender has >= 3 other inputs
+    joint = brute_joint(net)
+    for step in range(4):
+        c = int(rng.integers(len(jt.cliques)))
+        factor = rng.uniform(0.1, 5.0, size=jt.shapes[c])
+        if step == 2:  # evidence: a zero slice in one clique
+            factor[tuple([0] + [slice(None)] * (factor.ndim - 1))] = 0.0
+        jt.multiply(c, factor)
+        view = [1] * joint.ndim
+        for a, n in zip(jt.cliques[c], factor.shape):
+            view[a] = n
+        joint = joint * factor.reshape(view)
+        for v, m in enumerate(jt.marginals()):
+            np.testing.assert_allclose(m, sum_except(joint, [v]) / joint.sum(), atol=1e-12)
+    assert math.isclose(jt.log_partition(), math.log(joint.sum()), rel_tol=1e-12)
