@@ -290,12 +290,13 @@ class JunctionTree:
             inputs = inputs_of[edge]
             i, j = edge
             back = (j, i)
-            if len(inputs) >= _HUB_DEGREE and float(msg[back].min()) > 0.0:
+            reverse = msg.get(back)  # absent before the first calibration
+            if len(inputs) >= _HUB_DEGREE and reverse is not None and reverse.min() > 0.0:
                 if full_of != i:
                     full = einsum(bspec[i], pot[i], *[msg[e] for e in into[i]])
                     full_log = log_scale[i] + sum(msg_log[e] for e in into[i])
                     full_of = i
-                m = (full / msg[back].reshape(bcast[back])).sum(axis=drop[edge])
+                m = (full / reverse.reshape(bcast[back])).sum(axis=drop[edge])
                 log = full_log - msg_log[back]
             else:
                 m = einsum(spec[edge], pot[i], *[msg[e] for e in inputs])
