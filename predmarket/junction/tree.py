@@ -50,6 +50,7 @@ __all__ = ["MAX_TABLE", "JunctionTree"]
 #: Largest table (entries) a marginal over a set of variables may build.
 MAX_TABLE = 1 << 22
 _FULL_REFRESH = 16  # changed cliques remembered before a full recalibration
+_STACK_MIN = 8  # variables sharing a marginal einsum before they are stacked into one
 _HUB_DEGREE = 3  # senders with at least this many other neighbours divide out (Hugin)
 _LETTERS = string.ascii_letters
 # numpy's C einsum without the Python wrapper (the wrapper costs more than a tiny einsum)
@@ -129,19 +130,23 @@ class JunctionTree:
         # marginal of each variable straight from its home clique's operands, batched
         # over variables whose einsum (and operand shapes) agree
         groups: dict[tuple, list[int]] = {}
+        self._marginal_spec = []
         for v in range(len(self.cards)):
             h = self.home[v]
             spec = self._belief_spec[h]
             letter = _LETTERS[self._index[h][v]]
+            self._marginal_spec.append(spec[:spec.index("->") + 2] + letter)
             batched = ",".join("Z" + t for t in spec[:spec.index("->")].split(","))
             key = (batched + "->Z" + letter, self.shapes[h],
-                   tuple(len(self._sep[e]) for e in self._into[h]),
                    tuple(tuple(self.cards[x] for x in self._sep[e]) for e in self._into[h]))
             groups.setdefault(key, []).append(v)
+        # large groups are stacked into one einsum; stacking costs more than it saves below
         self._marginal_groups = [
             (key[0], members, [self.home[v] for v in members],
              [[self._into[self.home[v]][j] for v in members] for j in range(len(key[2]))])
-            for key, members in groups.items()]
+            for key, members in groups.items() if len(members) >= _STACK_MIN]
+        self._marginal_single = [v for members in groups.values() if len(members) < _STACK_MIN
+                                 for v in members]
         self.pot = [np.ones(s) for s in self.shapes]
         self.log_scale = [0.0] * n
         self.msg: dict[tuple[int, int], np.ndarray] = {}
@@ -400,6 +405,12 @@ class JunctionTree:
             raw /= raw.sum(axis=1, keepdims=True)
             for v, row in zip(members, raw):
                 out[v] = row
+        specs, home, into = self._marginal_spec, self.home, self._into
+        for v in self._marginal_single:
+            h = home[v]
+            raw = _einsum(specs[v], pot[h], *[msg[e] for e in into[h]])
+            raw /= raw.sum()
+            out[v] = raw
         return out
 
     def clique_probability(self, clique: int, table: np.ndarray) -> float:
