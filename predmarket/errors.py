@@ -11,6 +11,7 @@ Input errors also derive from :class:`ValueError` so that generic code catching
 from __future__ import annotations
 
 __all__ = [
+    "CrossCliqueTrade",
     "DuplicateAccount",
     "EventSyntaxError",
     "ImpossibleEvent",
@@ -19,6 +20,7 @@ __all__ = [
     "InvalidAmount",
     "InvalidInput",
     "InvalidLiquidity",
+    "InvalidNetwork",
     "InvalidObservation",
     "InvalidProbability",
     "LatentObservation",
@@ -97,3 +99,14 @@ class LatentObservation(InvalidObservation):
 
 class SpaceTooLarge(PredmarketError):
     """The explicit joint would exceed the configured ``max_outcomes``."""
+
+
+class InvalidNetwork(InvalidInput):
+    """A Bayesian network is malformed: a cycle, a missing or unnormalised CPD, a bad state."""
+
+
+class CrossCliqueTrade(InvalidInput):
+    """A trade's variables lie in no single clique of the junction tree (refuse mode).
+
+    The message names the variables and the clique that shares the most of them.
+    """

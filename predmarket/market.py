@@ -60,15 +60,19 @@ from predmarket.errors import (
     InvalidProbability,
     LatentObservation,
     MarketClosed,
+    SpaceTooLarge,
     UnknownAccount,
     UnknownVariable,
 )
 from predmarket.events import Event
+from predmarket.junction import JunctionTree
+from predmarket.junction.tree import MAX_TABLE
 from predmarket.ledger import Account, LedgerEntry, Quote
+from predmarket.makers.bayesnet import BayesNetMaker
 from predmarket.makers.joint import DEFAULT_MAX_OUTCOMES, JointMaker
 from predmarket.spaces import OutcomeSpace
 
-__all__ = ["Market"]
+__all__ = ["BayesNetMarket", "Market"]
 
 _PENDING_LIMIT = 64  # distinct parts with pending holdings updates before folding
 
@@ -128,6 +132,7 @@ class _Move:
     plan: Any
     details: dict
     payout_vector: np.ndarray | None = None  # latent markets: payout per observable outcome
+    details_table: Any = None  # factored markets: (clique, payout table over it)
 
 
 class Market:
@@ -174,6 +179,10 @@ class Market:
         max_outcomes: int = DEFAULT_MAX_OUTCOMES,
     ):
         self.maker = JointMaker(space, liquidity, prior=prior, max_outcomes=max_outcomes)
+        self._setup(space, latent)
+
+    def _setup(self, space: OutcomeSpace, latent: Sequence[str]) -> None:
+        """Latent variables, accounts, ledger and subsidy (after ``self.maker`` is set)."""
         self.space = space
         if isinstance(latent, str):
             latent = [latent]
@@ -198,6 +207,49 @@ class Market:
         self._settled = False
         self.subsidy = -self.liquidity * self.maker.min_log_probability(self._obs_axes)
         self._maker_cash = self.subsidy
+
+    @classmethod
+    def from_bayesian_network(cls, model: Any, liquidity: float, *, latent: Sequence[str] = (),
+                              cross_clique: str = "refuse", heuristic: str = "min_degree",
+                              states: Mapping[str, Sequence[Any]] | None = None,
+                              exact_latent_limit: int = 1 << 16) -> Market:
+        """A market whose maker is a Bayesian network on a junction tree
+        (:class:`~predmarket.makers.bayesnet.BayesNetMaker`), with the same interface,
+        accounting and settlement as a market over the explicit joint.
+
+        Parameters
+        ----------
+        model : pgmpy DiscreteBayesianNetwork, str or path, or list of edges
+            A pgmpy model with CPDs (its distribution is the initial price), the path of a
+            BIF file, or bare ``(parent, child)`` edges with uniform CPDs (``states`` gives
+            the states per node, default ``yes``/``no``; nodes named only in ``states`` are
+            unlinked).
+        liquidity : float
+            Hanson's :math:`b > 0`.
+        latent : sequence of str
+            Variables never observed (settlement by DESIGN.md sec. 4).
+        cross_clique : {"refuse", "relink"}
+            A trade whose variables share no clique is refused with
+            :class:`~predmarket.errors.CrossCliqueTrade`, or the link is added and the tree
+            recompiled (the distribution is carried over exactly).
+        heuristic : {"min_degree", "min_fill"}
+            Triangulation heuristic.
+        exact_latent_limit : int
+            With latent variables, budgets are exact while the observable outcomes number
+            at most this many; beyond, a sound factored bound is used (see
+            :class:`BayesNetMarket`).
+
+        Examples
+        --------
+        >>> m = Market.from_bayesian_network([("rain", "wet")], liquidity=10.0)
+        >>> a = m.open_account("alice", cash=50.0)
+        >>> q = m.edit(a, "wet == yes", 0.9, given="rain == yes")
+        >>> round(m.price("wet == yes"), 3), round(m.price("rain == yes"), 3)
+        (0.7, 0.5)
+        """
+        return BayesNetMarket(model, liquidity, latent=latent, cross_clique=cross_clique,
+                              heuristic=heuristic, states=states,
+                              exact_latent_limit=exact_latent_limit)
 
     # -- basic properties ---------------------------------------------------------------
     @property
@@ -241,9 +293,12 @@ class Market:
         amount = _finite_number("cash", cash)
         if amount < 0:
             raise InvalidAmount(f"initial cash must be >= 0, got {amount!r}")
-        self._accounts[name] = _AccountState(name, amount)
+        self._accounts[name] = self._new_account(name, amount)
         self._append("open", name, cash=amount, details={"cash": amount})
         return Account(name)
+
+    def _new_account(self, name: str, cash: float) -> _AccountState:
+        return _AccountState(name, cash)
 
     def _account(self, account: Account | str) -> _AccountState:
         name = account.name if isinstance(account, Account) else account
@@ -264,6 +319,19 @@ class Market:
         if self._settled or acct.holdings is None and not acct.pending:
             return acct.cash
         return acct.cash + self._exact_min(acct)
+
+    def expected_assets(self, account: Account | str) -> float:
+        """Expected final cash of the account under the market's current prices,
+        :math:`\\text{cash} + \\sum_o P(o)\\,h(o)` over the observable outcomes still
+        settleable."""
+        acct = self._account(account)
+        if self._settled or acct.holdings is None and not acct.pending:
+            return acct.cash
+        logm = self.maker.log_marginal(self._obs_axes)
+        p = np.exp(logm - logsumexp(logm))
+        final = self.assets(account)
+        live = np.isfinite(final) & (p > 0)
+        return float(np.sum(p[live] * final[live]) / np.sum(p[live]))
 
     def assets(self, account: Account | str) -> np.ndarray:
         """Final cash of the account for every observable outcome, shaped like the
@@ -404,16 +472,12 @@ class Market:
                 f"settlement leaves observable variable(s) {missing!r} open; expected a state "
                 f"for every observable variable" + (
                     f" (latent, never observed: {list(self.latent)!r})" if self.latent else ""))
+        final = self._final_payouts(combined)
         self._observed = combined
-        index = int(np.ravel_multi_index(
-            tuple(combined[self.space.names[a]] for a in self._obs_axes), self._obs_shape))
         self._append("settle", None, details={"observed": self.observed})
         payouts = {}
         for acct in self._accounts.values():
-            if acct.holdings is None and not acct.pending:
-                payout = 0.0
-            else:
-                payout = float(acct.fold(self._obs_shape)[index])
+            payout = final[acct.name]
             acct.cash += payout
             self._maker_cash -= payout
             payouts[acct.name] = payout
@@ -421,14 +485,25 @@ class Market:
         self._settled = True
         return payouts
 
+    def _final_payouts(self, combined: dict[str, int]) -> dict[str, float]:
+        """What settlement on the complete observation ``combined`` pays each account."""
+        index = int(np.ravel_multi_index(
+            tuple(combined[self.space.names[a]] for a in self._obs_axes), self._obs_shape))
+        out = {}
+        for acct in self._accounts.values():
+            if acct.holdings is None and not acct.pending:
+                out[acct.name] = 0.0
+            else:
+                out[acct.name] = float(acct.fold(self._obs_shape)[index])
+        return out
+
     def check(self, *, tolerance: float = 1e-7) -> None:
         """Verify the market's invariants; raise ``AssertionError`` naming a failure.
 
         Prices are positive and sum to 1, money is conserved, and no account can end
         below zero.
         """
-        p = self.maker.probabilities()
-        assert abs(p.sum() - 1.0) < 1e-9, f"joint prices sum to {p.sum()!r}, expected 1"
+        self._check_prices()
         total = sum(a.cash for a in self._accounts.values()) + self._maker_cash
         expected = sum(a.endowment for a in self._accounts.values()) + self.subsidy
         scale = 1.0 + abs(expected)
@@ -437,6 +512,10 @@ class Market:
         for name in self._accounts:
             worst = self.min_asset(name)
             assert worst >= -tolerance * scale, f"account {name!r} can end at {worst!r} < 0"
+
+    def _check_prices(self) -> None:
+        p = self.maker.probabilities()
+        assert abs(p.sum() - 1.0) < 1e-9, f"joint prices sum to {p.sum()!r}, expected 1"
 
     # -- internals: validation ---------------------------------------------------------
     def _require_open(self) -> None:
@@ -657,6 +736,17 @@ class Market:
         self.maker.commit(move.plan)
         acct.cash -= move.cost
         self._maker_cash += move.cost
+        self._record(acct, move)
+        acct.min_bound = bound
+        self._append("trade", acct.name, cash=-move.cost,
+                     parts=tuple(str(p) for p in move.parts),
+                     values=tuple(float(v) for v in move.values),
+                     details={"kind": move.kind, **move.details, "cost": move.cost})
+        return Quote(float(move.cost), float(move.shares), float(move.price_before),
+                     float(move.price_after), float(acct.cash + bound), True)
+
+    def _record(self, acct: _AccountState, move: _Move) -> None:
+        """Add a committed move's payouts to the account's holdings."""
         if move.payout_vector is not None:
             acct.fold(self._obs_shape)
             acct.holdings += move.payout_vector
@@ -666,13 +756,6 @@ class Market:
                     acct.pending[part.selection] = acct.pending.get(part.selection, 0.0) + value
             if len(acct.pending) > _PENDING_LIMIT:
                 acct.fold(self._obs_shape)
-        acct.min_bound = bound
-        self._append("trade", acct.name, cash=-move.cost,
-                     parts=tuple(str(p) for p in move.parts),
-                     values=tuple(float(v) for v in move.values),
-                     details={"kind": move.kind, **move.details, "cost": move.cost})
-        return Quote(float(move.cost), float(move.shares), float(move.price_before),
-                     float(move.price_after), float(acct.cash + bound), True)
 
     def _append(self, kind, account, *, cash=0.0, parts=(), values=(), details=None):
         self._ledger.append(LedgerEntry(len(self._ledger), kind, account, float(cash),
@@ -684,3 +767,346 @@ class Market:
                 f"b={self.liquidity:g}, latent={list(self.latent)}, {state}, "
                 f"{len(self._accounts)} accounts, {len(self._ledger)} ledger entries)")
 
+
+
+class _FactoredAccount(_AccountState):
+    """Holdings of an account in a :class:`BayesNetMarket`: additive tables on cliques
+    (exact without latent variables, a lower bound with them) or, with latent variables
+    and few observable outcomes, an explicit vector over them."""
+
+    __slots__ = ("generation", "tables", "vector")
+
+    def __init__(self, name: str, cash: float):
+        super().__init__(name, cash)
+        self.tables: dict[int, np.ndarray] = {}
+        self.vector: np.ndarray | None = None
+        self.generation = 0
+
+    @property
+    def traded(self) -> bool:
+        return bool(self.tables) or self.vector is not None
+
+
+def _expand_to(table: np.ndarray, source: Sequence[int], target: Sequence[int],
+               shape: Sequence[int]) -> np.ndarray:
+    """Broadcast a table over sorted variables ``source`` to sorted ``target`` (a superset)."""
+    view = [1] * len(target)
+    for v, n in zip(source, table.shape):
+        view[list(target).index(v)] = n
+    return np.broadcast_to(table.reshape(view), tuple(shape))
+
+
+class BayesNetMarket(Market):
+    """A :class:`Market` whose maker is a Bayesian network on a junction tree.
+
+    Build it with :meth:`Market.from_bayesian_network`. Prices, trades, costs, budgets,
+    observation and settlement follow DESIGN.md sec. 3-4 exactly as for the explicit joint;
+    only the representation differs [1]_ [2]_.
+
+    Trades
+        Every trade's events must lie inside one clique (``cross_clique="refuse"``), or the
+        tree is recompiled with the link added (``"relink"``). Relinking happens when the
+        trade is priced (also by :meth:`preview`, and before a budget refusal); it changes
+        the tree, never a price, cost or account. Prices of events across cliques are exact,
+        by contraction over the covering subtree, while that stays small (else
+        :class:`~predmarket.errors.SpaceTooLarge`).
+
+    Assets (Sun, Hanson, Laskey & Twardy 2012)
+        Without latent variables a trade on clique :math:`C` pays :math:`\\Delta(\\omega_C)`,
+        so an account's holdings are :math:`h(\\omega) = \\sum_C g_C(\\omega_C)`: one additive
+        table per clique. Min-asset is :math:`\\min_\\omega h` by min-sum propagation on the
+        junction tree (restricted to the observations); expected assets are
+        :math:`\\sum_C E_{\\beta_C}[g_C]` from the calibrated beliefs.
+
+    Latent variables
+        A trade pays :math:`b\\log E_P[e^{\\Delta/b}\\mid o]` (plus the difference between
+        the market's cost and the maker's) on observable outcome :math:`o`. While the
+        observable outcomes number at most ``exact_latent_limit`` this is computed exactly
+        for every :math:`o` and kept as a vector (budgets then match the explicit maker's).
+        Beyond, each trade contributes the table
+        :math:`\\min_{h_C}\\Delta(o_C, h_C)`, a lower bound since
+        :math:`E[e^{\\Delta/b}\\mid o] \\ge \\min_{h_C} e^{\\Delta(o_C,h_C)/b}`; so the
+        min-sum of these tables is a *sound* lower bound on the min-asset (a trade it
+        accepts can never leave the account below zero; it may refuse some that the exact
+        rule accepts). Settlement is always exact: the trades are replayed through the tree
+        with every observable variable entered as evidence, each paying
+        :math:`b\\log E_{P_t}[e^{\\Delta_t/b} \\mid o]` under the state it was made in.
+
+    References
+    ----------
+    .. [1] D. M. Pennock, L. Xia, "Price updating in combinatorial prediction markets with
+       Bayesian networks", UAI 2011.
+    .. [2] W. Sun, R. Hanson, K. B. Laskey, C. Twardy, "Probability and asset updating
+       using Bayesian networks for combinatorial prediction markets", UAI 2012.
+    """
+
+    def __init__(self, model: Any, liquidity: float, *, latent: Sequence[str] = (),
+                 cross_clique: str = "refuse", heuristic: str = "min_degree",
+                 states: Mapping[str, Sequence[Any]] | None = None,
+                 exact_latent_limit: int = 1 << 16):
+        if isinstance(exact_latent_limit, bool) or not isinstance(
+                exact_latent_limit, (int, np.integer)) or exact_latent_limit < 1:
+            raise InvalidInput(
+                f"exact_latent_limit must be a positive integer, got {exact_latent_limit!r}")
+        self.maker = BayesNetMaker(model, liquidity, cross_clique=cross_clique,
+                                   heuristic=heuristic, states=states)
+        self._setup(self.maker.space, latent)
+        n_obs = math.prod(self._obs_shape)
+        widest = max(math.prod(s) for s in self.maker.tree.shapes)
+        if not self.latent:
+            self._latent_mode = None
+        elif (n_obs <= exact_latent_limit and n_obs * widest <= MAX_TABLE
+              and len(self.space) <= 52):
+            self._latent_mode = "exact"
+        else:
+            self._latent_mode = "bound"
+        self._trades: list[tuple[tuple[int, ...], np.ndarray, float]] = []
+
+    @property
+    def exact_budgets(self) -> bool:
+        """Whether min-asset and the budget rule are exact (else a sound lower bound)."""
+        return self._latent_mode != "bound"
+
+    def to_bayesian_network(self):
+        """The market's current distribution as a pgmpy ``DiscreteBayesianNetwork`` (see
+        :meth:`~predmarket.makers.bayesnet.BayesNetMaker.to_pgmpy`)."""
+        return self.maker.to_pgmpy()
+
+    # -- accounts ----------------------------------------------------------------------
+    def _new_account(self, name: str, cash: float) -> _AccountState:
+        return _FactoredAccount(name, cash)
+
+    def _tables(self, acct: _FactoredAccount) -> dict[int, np.ndarray]:
+        """The account's clique tables, carried over any recompilation since last used."""
+        relinks = self.maker.relinks
+        while acct.generation < len(relinks):
+            moves = relinks[acct.generation]
+            carried: dict[int, np.ndarray] = {}
+            for c, t in acct.tables.items():
+                source, target = moves[c]
+                key = self._clique_index(target, acct.generation + 1)
+                shape = tuple(self.space.shape[v] for v in target)
+                moved = _expand_to(t, source, target, shape)
+                carried[key] = carried[key] + moved if key in carried else np.array(moved)
+            acct.tables = carried
+            acct.generation += 1
+        return acct.tables
+
+    def _clique_index(self, variables: tuple[int, ...], generation: int) -> int:
+        """Position of the clique ``variables`` in the tree after ``generation`` relinks."""
+        if generation == len(self.maker.relinks):
+            return self.maker.tree.cliques.index(variables)
+        nxt = self.maker.relinks[generation]
+        return next(k for k, (src, _) in enumerate(nxt) if src == variables)
+
+    def min_asset(self, account: Account | str) -> float:
+        """Worst-case final cash of the account over the outcomes still settleable
+        (min-sum on the junction tree; a lower bound when :attr:`exact_budgets` is False)."""
+        acct = self._account(account)
+        if self._settled or not acct.traded:
+            return acct.cash
+        return acct.cash + self._exact_min(acct)
+
+    def expected_assets(self, account: Account | str) -> float:
+        """Cash plus the market-price expectation of what settlement will pay
+        (sum-product: :math:`\\sum_C E_{\\beta_C}[g_C]`)."""
+        acct = self._account(account)
+        if self._settled or not acct.traded:
+            return acct.cash
+        if acct.vector is not None:
+            logm = self.maker.log_marginal(self._obs_axes)
+            p = np.exp(logm - logsumexp(logm)).ravel()
+            return acct.cash + float(np.sum(p[p > 0] * acct.vector[p > 0]))
+        return acct.cash + self.maker.tree.expectation(self._tables(acct))
+
+    def assets(self, account: Account | str) -> np.ndarray:
+        """Final cash for every observable outcome (only when they are few enough to list
+        and the budgets are exact; else :class:`~predmarket.errors.SpaceTooLarge`)."""
+        acct = self._account(account)
+        n_obs = math.prod(self._obs_shape)
+        if n_obs > MAX_TABLE or not self.exact_budgets:
+            raise SpaceTooLarge(
+                f"{n_obs:.3g} observable outcomes are too many to list (or assets are "
+                "bounded, not exact); use min_asset or expected_assets")
+        holdings = np.zeros(self._obs_shape)
+        if acct.vector is not None:
+            holdings = acct.vector.reshape(self._obs_shape).copy()
+        else:
+            for c, t in self._tables(acct).items():
+                holdings = holdings + _expand_to(t, self.maker.tree.cliques[c], self._obs_axes,
+                                                 self._obs_shape)
+        out = np.full(self._obs_shape, np.nan)
+        box = self._settleable_box()
+        out[box] = acct.cash + (0.0 if self._settled else holdings[box])
+        return out
+
+    # -- prices ------------------------------------------------------------------------
+    def price(self, event: Any, given: Any = None) -> float:
+        a = self._reachable(self.event(event), "event")
+        if given is None:
+            return self.maker.probability(a)
+        b = self._reachable(self.event(given), "conditioning event")
+        ab = a & b
+        return 0.0 if ab.is_empty else self.maker.probability(ab, b)
+
+    price.__doc__ = Market.price.__doc__
+
+    def marginal(self, variable: str) -> dict[str, float]:
+        var = self.space.variable(variable)
+        p = self.maker.marginal(self.space.axis(variable))
+        return {s: float(x) for s, x in zip(var.states, p)}
+
+    marginal.__doc__ = Market.marginal.__doc__
+
+    def probabilities(self) -> np.ndarray:
+        """The joint over the flat outcome space (small networks only)."""
+        return self.maker.probabilities()
+
+    def _reachable(self, event: Event, role: str) -> Event:
+        if event.is_empty:
+            raise ImpossibleEvent(f"{role} {str(event)!r} is impossible: it contains no outcome")
+        if self._observed and self.maker.event_probability(event) <= 0.0:
+            raise ImpossibleEvent(
+                f"{role} {str(event)!r} is impossible given the observations {self.observed!r}")
+        return event
+
+    # -- trades ------------------------------------------------------------------------
+    def _partition(self, a: Event, b: Event | None):
+        events = [a, ~a] if b is None else [a & b, ~a & b, ~b]
+        present = [e for e in events if not e.is_empty]
+        masses = self.maker.part_masses(present)
+        read = iter(masses.log_masses)
+        logs = [next(read) if not e.is_empty else -math.inf for e in events]
+        return events, logs, masses
+
+    def _move(self, acct, kind, events, values, masses, cost, shares, p0, p1, info) -> _Move:
+        keep = [i for i, e in enumerate(events) if not e.is_empty]
+        parts = [events[i] for i in keep]
+        values = [values[i] for i in keep]
+        plan = self.maker.plan(parts, values, masses)
+        move = _Move(acct, kind, parts, values, cost, shares, p0, p1, plan, info)
+        c = plan.clique
+        if self._latent_mode == "exact":
+            reachable = self._settleable_mask()
+            payout = self.liquidity * self.maker.log_expected_factor(plan, self._obs_axes)
+            payout = payout + (cost - plan.cost)
+            payout[~reachable] = 0.0
+            move.payout_vector = payout.ravel()
+        elif self._latent_mode == "bound":
+            hidden = tuple(k for k, v in enumerate(self.maker.tree.cliques[c])
+                           if self.space.names[v] in self.latent)
+            low = plan.log_factor.min(axis=hidden, keepdims=True) if hidden else plan.log_factor
+            table = self.liquidity * np.broadcast_to(low, plan.log_factor.shape)
+            move.details_table = (c, table + (cost - plan.cost))
+        else:  # the payout is the move itself: values[r] on part r
+            move.details_table = (c, self.liquidity * plan.log_factor)
+        return move
+
+    def _step_tables(self, acct: _FactoredAccount, move: _Move | None) -> dict[int, np.ndarray]:
+        tables = dict(self._tables(acct))
+        if move is not None:
+            c, t = move.details_table
+            tables[c] = tables[c] + t if c in tables else t
+        return tables
+
+    def _exact_min(self, acct: _AccountState, move: _Move | None = None) -> float:
+        if self._latent_mode == "exact":
+            holdings = np.zeros(math.prod(self._obs_shape)) if acct.vector is None \
+                else acct.vector.copy()
+            if move is not None:
+                holdings += move.payout_vector
+            worst = float(holdings.reshape(self._obs_shape)[self._settleable_box()].min())
+        else:
+            worst = self.maker.tree.min_sum(self._step_tables(acct, move), self.maker.evidence)
+        if move is None:
+            acct.min_bound = worst
+        return worst
+
+    def _lower_bound_after(self, acct: _AccountState, move: _Move) -> float:
+        if move.payout_vector is not None:
+            step = float(move.payout_vector[self._settleable_mask().ravel()].min())
+        else:
+            step = min(float(move.details_table[1].min()), 0.0)
+        return acct.min_bound + step
+
+    def _record(self, acct: _AccountState, move: _Move) -> None:
+        if move.payout_vector is not None:
+            acct.vector = move.payout_vector.copy() if acct.vector is None \
+                else acct.vector + move.payout_vector
+            return
+        c, t = move.details_table
+        tables = self._tables(acct)
+        tables[c] = tables[c] + t if c in tables else np.array(t)
+        if self._latent_mode == "bound":
+            plan = move.plan
+            self._trades.append((acct.name, self.maker.tree.cliques[c], plan.log_factor,
+                                 move.cost - plan.cost))
+
+    # -- observation and settlement ----------------------------------------------------
+    def observe(self, observation: Any) -> None:
+        self._require_open()
+        combined, new = self._parse_observation(observation)
+        if not new:
+            return
+        self.maker.observe({self.space.axis(n): i for n, i in new.items()})
+        self._observed = combined
+        self._append("observe", None, details={"observed": {
+            n: self.space.variable(n).states[i] for n, i in new.items()}})
+
+    observe.__doc__ = Market.observe.__doc__
+
+    def _final_payouts(self, combined: dict[str, int]) -> dict[str, float]:
+        out = {name: 0.0 for name in self._accounts}
+        if self._latent_mode == "exact":
+            index = int(np.ravel_multi_index(
+                tuple(combined[self.space.names[a]] for a in self._obs_axes), self._obs_shape))
+            for acct in self._accounts.values():
+                if acct.vector is not None:
+                    out[acct.name] = float(acct.vector[index])
+            return out
+        if self._latent_mode == "bound":
+            return self._replay(combined)
+        state = {self.space.axis(n): i for n, i in combined.items()}
+        for acct in self._accounts.values():
+            total = 0.0
+            for c, t in self._tables(acct).items():
+                total += float(t[tuple(state[v] for v in self.maker.tree.cliques[c])])
+            out[acct.name] = total
+        return out
+
+    def _replay(self, combined: dict[str, int]) -> dict[str, float]:
+        """Exact settlement with latent variables: replay every trade through a fresh copy
+        of the tree with the whole observation entered, paying each
+        :math:`b\\log E_{P_t}[e^{\\Delta_t/b}\\mid o]` plus its cost difference."""
+        tree = JunctionTree(self.space.shape, self.maker.tree.structure)
+        net = self.maker.network
+        for i, fam in enumerate(self.maker.families):
+            c = tree.clique_of(fam)
+            tree.multiply(c, tree.expand(c, fam, net.tables[i]))
+        for name, s in combined.items():
+            v = self.space.axis(name)
+            keep = np.zeros(self.space.shape[v])
+            keep[s] = 1.0
+            tree.multiply(tree.home[v], tree.expand(tree.home[v], (v,), keep))
+        out = {name: 0.0 for name in self._accounts}
+        b = self.liquidity
+        for name, variables, log_factor, extra in self._trades:
+            c = tree.clique_of(variables)
+            top = float(log_factor.max())
+            factor = tree.expand(c, variables, np.exp(log_factor - top))
+            out[name] += b * (math.log(tree.clique_probability(c, factor)) + top) + extra
+            tree.multiply(c, factor)
+        return out
+
+    def _check_prices(self) -> None:
+        for name in self.space.names:
+            total = sum(self.marginal(name).values())
+            assert abs(total - 1.0) < 1e-9, f"prices of {name!r} sum to {total!r}, expected 1"
+
+    def __repr__(self) -> str:
+        state = "settled" if self._settled else "open"
+        tree = self.maker.tree
+        return (f"BayesNetMarket({len(self.space)} variables, {len(tree.cliques)} cliques of "
+                f"width {tree.structure.width}, b={self.liquidity:g}, "
+                f"latent={list(self.latent)}, {state}, {len(self._accounts)} accounts, "
+                f"{len(self._ledger)} ledger entries)")

@@ -1,0 +1,535 @@
+"""Clique potentials on a junction tree, calibrated with ``numpy.einsum``.
+
+The tree holds one non-negative potential :math:`\\phi_C` per clique; the unnormalised
+measure it represents is
+
+.. math:: W(\\omega) = \\prod_C \\phi_C(\\omega_C), \\qquad Z = \\sum_\\omega W(\\omega).
+
+Each potential is stored as a table scaled to maximum 1 together with its log scale, and
+each message as a table summing to 1 together with its log normaliser, so that :math:`\\log
+Z` is exact to rounding for any magnitude of the weights. The message from clique
+:math:`i` to a neighbour :math:`j` is the Shafer-Shenoy message [1]_
+
+.. math:: m_{i\\to j}(s_{ij}) = \\sum_{C_i \\setminus S_{ij}} \\phi_i
+          \\prod_{k \\in N(i)\\setminus j} m_{k \\to i},
+
+and the belief of clique :math:`i` is :math:`\\beta_i = \\phi_i \\prod_{k\\in N(i)}
+m_{k\\to i}`, proportional to the marginal of :math:`W` on :math:`C_i`.
+
+Incremental re-propagation: a change of :math:`\\phi_r` makes stale exactly the messages
+directed away from :math:`r`. The tree records which cliques changed (with a tick) and,
+when a belief is asked for, recomputes only the stale messages on the paths from the
+changed cliques to the asked clique, farthest first.
+
+Min-sum [2]_: for additive clique tables :math:`g_C`, :math:`\\min_\\omega \\sum_C
+g_C(\\omega_C)` is found by the same message schedule with :math:`(\\min, +)` in place of
+:math:`(\\sum, \\times)`, restricted to the smallest subtree spanning the cliques that
+carry a table.
+
+References
+----------
+.. [1] G. Shafer, P. Shenoy, "Probability propagation", Annals of Mathematics and
+   Artificial Intelligence 2, 1990.
+.. [2] A. P. Dawid, "Applications of a general propagation algorithm for probabilistic
+   expert systems", Statistics and Computing 2, 1992.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from predmarket.errors import InvalidInput, SpaceTooLarge
+from predmarket.junction.structure import JunctionStructure
+
+__all__ = ["MAX_TABLE", "JunctionTree"]
+
+#: Largest table (entries) a marginal over a set of variables may build.
+MAX_TABLE = 1 << 22
+_FULL_REFRESH = 16  # changed cliques remembered before a full recalibration
+_STACK_MIN = 8  # variables sharing a marginal einsum before they are stacked into one
+_HUB_DEGREE = 3  # senders with at least this many other neighbours divide out (Hugin)
+_LETTERS = string.ascii_letters
+# numpy's C einsum without the Python wrapper (the wrapper costs more than a tiny einsum)
+_einsum = getattr(getattr(np, "_core", np.core).multiarray, "c_einsum", np.einsum)
+_sum = np.add.reduce
+
+
+class JunctionTree:
+    """Potentials on a junction tree with sum-product and min-sum propagation.
+
+    Parameters
+    ----------
+    cards : sequence of int
+        Number of states of each variable.
+    structure : JunctionStructure
+        Cliques and tree edges (see :func:`~predmarket.junction.compile_structure`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from predmarket.junction import compile_structure
+    >>> s = compile_structure(3, [(0,), (0, 1), (1, 2)])
+    >>> jt = JunctionTree([2, 2, 2], s)
+    >>> jt.multiply(jt.clique_of([0, 1]), np.array([[1.0, 3.0], [1.0, 1.0]]))
+    >>> jt.marginal(0).round(3).tolist()
+    [0.667, 0.333]
+    """
+
+    def __init__(self, cards: Sequence[int], structure: JunctionStructure):
+        self.cards = tuple(int(c) for c in cards)
+        self.structure = structure
+        self.cliques = structure.cliques
+        n = len(self.cliques)
+        if n == 0:
+            raise InvalidInput("a junction tree needs at least one clique")
+        if max(len(c) for c in self.cliques) > len(_LETTERS):
+            raise SpaceTooLarge(f"a clique has more than {len(_LETTERS)} variables")
+        self.shapes = [tuple(self.cards[v] for v in c) for c in self.cliques]
+        self.neighbors: list[list[int]] = [[] for _ in range(n)]
+        for i, j in structure.edges:
+            self.neighbors[i].append(j)
+            self.neighbors[j].append(i)
+        self._index = [{v: k for k, v in enumerate(c)} for c in self.cliques]
+        self.home = [-1] * len(self.cards)  # smallest clique containing each variable
+        for i, c in enumerate(self.cliques):
+            for v in c:
+                h = self.home[v]
+                if h < 0 or math.prod(self.shapes[i]) < math.prod(self.shapes[h]):
+                    self.home[v] = i
+        if min(self.home, default=0) < 0:
+            raise InvalidInput("every variable must lie in some clique")
+        self._containing: dict[int, list[int]] = {}
+        for i, c in enumerate(self.cliques):
+            for v in c:
+                self._containing.setdefault(v, []).append(i)
+        self._root_tree()
+        self._sep: dict[tuple[int, int], tuple[int, ...]] = {}
+        self._spec: dict[tuple[int, int], str] = {}
+        for i in range(n):
+            for j in self.neighbors[i]:
+                self._sep[(i, j)] = tuple(v for v in self.cliques[i] if v in self._index[j])
+                self._spec[(i, j)] = self._message_spec(i, j)
+        self._belief_spec = [self._message_spec(i, None) for i in range(n)]
+        # per directed edge: the other messages into the sender, and how the message
+        # broadcasts into the receiver's clique / which sender axes it sums out
+        self._inputs = {(i, j): [(k, i) for k in self.neighbors[i] if k != j]
+                        for i in range(n) for j in self.neighbors[i]}
+        self._into = [[(k, i) for k in self.neighbors[i]] for i in range(n)]
+        self._bcast = {}
+        self._drop = {}
+        for (i, j), sep in self._sep.items():
+            shape = [1] * len(self.cliques[j])
+            for v in sep:
+                shape[self._index[j][v]] = self.cards[v]
+            self._bcast[(i, j)] = tuple(shape)
+            self._drop[(i, j)] = tuple(k for k, v in enumerate(self.cliques[i]) if v not in sep)
+        # marginal of each variable straight from its home clique's operands, batched
+        # over variables whose einsum (and operand shapes) agree
+        groups: dict[tuple, list[int]] = {}
+        self._marginal_spec = []
+        for v in range(len(self.cards)):
+            h = self.home[v]
+            spec = self._belief_spec[h]
+            letter = _LETTERS[self._index[h][v]]
+            self._marginal_spec.append(spec[:spec.index("->") + 2] + letter)
+            batched = ",".join("Z" + t for t in spec[:spec.index("->")].split(","))
+            key = (batched + "->Z" + letter, self.shapes[h],
+                   tuple(tuple(self.cards[x] for x in self._sep[e]) for e in self._into[h]))
+            groups.setdefault(key, []).append(v)
+        # large groups are stacked into one einsum; stacking costs more than it saves below
+        self._marginal_groups = [
+            (key[0], members, [self.home[v] for v in members],
+             [[self._into[self.home[v]][j] for v in members] for j in range(len(key[2]))])
+            for key, members in groups.items() if len(members) >= _STACK_MIN]
+        self._marginal_single = [v for members in groups.values() if len(members) < _STACK_MIN
+                                 for v in members]
+        self.pot = [np.ones(s) for s in self.shapes]
+        self.log_scale = [0.0] * n
+        self.msg: dict[tuple[int, int], np.ndarray] = {}
+        self.msg_log: dict[tuple[int, int], float] = {}
+        self._msg_tick: dict[tuple[int, int], int] = {}
+        self._tick = 0
+        self._changed: dict[int, int] = {}
+        self._beliefs: dict[int, tuple[int, np.ndarray, float]] = {}
+        self.calibrate()
+
+    # -- tree layout ----------------------------------------------------------------
+    def _root_tree(self) -> None:
+        n = len(self.cliques)
+        self.parent = [-1] * n
+        self.depth = [0] * n
+        order, seen = [0], [False] * n
+        seen[0] = True
+        for u in order:
+            for w in self.neighbors[u]:
+                if not seen[w]:
+                    seen[w] = True
+                    self.parent[w] = u
+                    self.depth[w] = self.depth[u] + 1
+                    order.append(w)
+        if len(order) != n:
+            raise InvalidInput("the junction tree's edges do not connect all cliques")
+        self.order = order  # breadth-first from clique 0
+
+    def _path(self, src: int, dst: int) -> list[int]:
+        """Cliques on the tree path from ``src`` to ``dst`` (both included)."""
+        up, down = [src], [dst]
+        a, b = src, dst
+        while self.depth[a] > self.depth[b]:
+            a = self.parent[a]
+            up.append(a)
+        while self.depth[b] > self.depth[a]:
+            b = self.parent[b]
+            down.append(b)
+        while a != b:
+            a, b = self.parent[a], self.parent[b]
+            up.append(a)
+            down.append(b)
+        return up + down[-2::-1]
+
+    def _message_spec(self, i: int, j: int | None) -> str:
+        letters = {v: _LETTERS[k] for k, v in enumerate(self.cliques[i])}
+        terms = ["".join(letters[v] for v in self.cliques[i])]
+        for k in self.neighbors[i]:
+            if k != j:
+                sep = [v for v in self.cliques[i] if v in self._index[k]]
+                terms.append("".join(letters[v] for v in sep))
+        out = terms[0] if j is None else "".join(
+            letters[v] for v in self.cliques[i] if v in self._index[j])
+        return ",".join(terms) + "->" + out
+
+    # -- queries about structure ----------------------------------------------------
+    def clique_of(self, variables: Sequence[int]) -> int | None:
+        """Smallest clique containing every variable in ``variables`` (None if none)."""
+        want = set(variables)
+        if not want:
+            return 0
+        best = None
+        for i in self._containing.get(next(iter(want)), []):
+            if want <= self._index[i].keys() and (
+                    best is None or math.prod(self.shapes[i]) < math.prod(self.shapes[best])):
+                best = i
+        return best
+
+    def nearest_clique(self, variables: Sequence[int]) -> int:
+        """The clique sharing the most variables with ``variables`` (ties: smallest)."""
+        want = set(variables)
+        return max(range(len(self.cliques)),
+                   key=lambda i: (len(want & self._index[i].keys()),
+                                  -math.prod(self.shapes[i])))
+
+    def expand(self, clique: int, variables: Sequence[int], table: np.ndarray) -> np.ndarray:
+        """Broadcast a table over sorted ``variables`` (a subset of the clique) to the
+        clique's shape (a read-only view)."""
+        shape = [1] * len(self.cliques[clique])
+        for v, n in zip(variables, table.shape):
+            shape[self._index[clique][v]] = n
+        return np.broadcast_to(np.reshape(table, shape), self.shapes[clique])
+
+    # -- changes --------------------------------------------------------------------
+    def set_potential(self, clique: int, table: np.ndarray, log_scale: float = 0.0) -> None:
+        """Replace :math:`\\phi_C` by ``table * exp(log_scale)`` (no propagation yet)."""
+        table = np.array(table, dtype=float)
+        top = float(table.max())
+        if not top > 0 or not np.isfinite(top):
+            raise InvalidInput(f"clique {clique}: potential must be finite with a positive "
+                               f"entry")
+        self.pot[clique] = table / top
+        self.log_scale[clique] = float(log_scale + math.log(top))
+        self._mark(clique)
+
+    def multiply(self, clique: int, factor: np.ndarray, log_scale: float = 0.0) -> None:
+        """:math:`\\phi_C \\leftarrow \\phi_C \\cdot f \\cdot e^{s}` (``factor`` in clique
+        shape or broadcastable to it)."""
+        new = self.pot[clique] * factor
+        top = float(new.max())
+        if not top > 0 or not np.isfinite(top):
+            raise InvalidInput(f"clique {clique}: the product has no positive finite entry")
+        if top != 1.0:
+            new /= top
+        self.pot[clique] = new
+        self.log_scale[clique] += float(log_scale + math.log(top))
+        self._mark(clique)
+
+    def _mark(self, clique: int) -> None:
+        self._tick += 1
+        self._changed[clique] = self._tick
+        self._beliefs.clear()
+
+    # -- sum-product ----------------------------------------------------------------
+    def _send(self, i: int, j: int) -> None:
+        edge = (i, j)
+        inputs = self._inputs[edge]
+        msg, msg_log = self.msg, self.msg_log
+        m = _einsum(self._spec[edge], self.pot[i], *[msg[e] for e in inputs])
+        total = float(_sum(m, axis=None))
+        if not total > 0:
+            raise InvalidInput("the potentials give zero mass to every outcome")
+        m /= total
+        msg[edge] = m
+        log = math.log(total) + self.log_scale[i]
+        for e in inputs:
+            log += msg_log[e]
+        msg_log[edge] = log
+        self._msg_tick[edge] = self._tick
+
+    def _send_many(self, edges) -> None:
+        """:meth:`_send` for a sequence of edges, in order (one loop, local names).
+
+        A clique with many neighbours sends several messages in a row (breadth-first
+        distribution); for those it forms the product of its potential with *all* incoming
+        messages once and divides out the receiver's own message (Hugin-style), instead of
+        one einsum over every other neighbour per message (quadratic in the degree). The
+        division is used only where the divided message has no zero entry.
+        """
+        msg, msg_log, ticks, tick = self.msg, self.msg_log, self._msg_tick, self._tick
+        spec, inputs_of, pot, log_scale = self._spec, self._inputs, self.pot, self.log_scale
+        log_, einsum, total_of = math.log, _einsum, _sum
+        into, bspec, bcast, drop = self._into, self._belief_spec, self._bcast, self._drop
+        full_of, full, full_log = -1, None, 0.0  # product at sender ``full_of``
+        for edge in edges:
+            inputs = inputs_of[edge]
+            i, j = edge
+            back = (j, i)
+            reverse = msg.get(back)  # absent before the first calibration
+            if len(inputs) >= _HUB_DEGREE and reverse is not None and reverse.min() > 0.0:
+                if full_of != i:
+                    full = einsum(bspec[i], pot[i], *[msg[e] for e in into[i]])
+                    full_log = log_scale[i] + sum(msg_log[e] for e in into[i])
+                    full_of = i
+                m = (full / reverse.reshape(bcast[back])).sum(axis=drop[edge])
+                log = full_log - msg_log[back]
+            else:
+                m = einsum(spec[edge], pot[i], *[msg[e] for e in inputs])
+                log = log_scale[i]
+                for e in inputs:
+                    log += msg_log[e]
+            total = float(total_of(m, axis=None))
+            if not total > 0:
+                raise InvalidInput("the potentials give zero mass to every outcome")
+            m /= total
+            msg[edge] = m
+            msg_log[edge] = log + log_(total)
+            ticks[edge] = tick
+            if j == full_of:  # a message into the cached sender: its product is stale
+                full_of = -1
+
+    def calibrate(self) -> None:
+        """Two-pass (collect, distribute) calibration of every message from clique 0."""
+        parent = self.parent
+        self._send_many([(u, parent[u]) for u in reversed(self.order[1:])])
+        self._send_many([(parent[u], u) for u in self.order[1:]])
+        self._changed.clear()
+        self._beliefs.clear()
+
+    def refresh(self) -> None:
+        """Bring every message up to date (after a single change: the messages directed
+        away from it only)."""
+        if not self._changed:
+            return
+        if len(self._changed) > 1:
+            self.calibrate()
+            return
+        (root,) = self._changed
+        # Messages directed away from the changed clique: up its path to the tree's root,
+        # then down from every other clique's parent, breadth first.
+        path, u, parent = [root], root, self.parent
+        while parent[u] >= 0:
+            u = parent[u]
+            self._send(path[-1], u)
+            path.append(u)
+        on_path = set(path)
+        self._send_many([(parent[u], u) for u in self.order if u not in on_path])
+        self._changed.clear()
+
+    def _ensure_incoming(self, i: int) -> None:
+        """Recompute the stale messages into clique ``i`` (farthest first)."""
+        if not self._changed:
+            return
+        if len(self._changed) > _FULL_REFRESH:
+            self.calibrate()
+            return
+        stale: dict[tuple[int, int], int] = {}
+        for r, tick in self._changed.items():
+            if r == i:
+                continue
+            path = self._path(r, i)
+            for pos in range(len(path) - 1):
+                edge = (path[pos], path[pos + 1])
+                if self._msg_tick[edge] < tick:
+                    stale[edge] = len(path) - 1 - pos  # distance of the sender to i
+        self._send_many(sorted(stale, key=stale.__getitem__, reverse=True))
+
+    def belief(self, i: int) -> tuple[np.ndarray, float]:
+        """Normalised belief of clique ``i`` (sums to 1) and :math:`\\log Z`."""
+        hit = self._beliefs.get(i)
+        if hit is not None and hit[0] == self._tick:
+            return hit[1], hit[2]
+        self._ensure_incoming(i)
+        ops = [self.pot[i]] + [self.msg[(k, i)] for k in self.neighbors[i]]
+        beta = _einsum(self._belief_spec[i], *ops)
+        total = float(beta.sum())
+        if not total > 0:
+            raise InvalidInput("the potentials give zero mass to every outcome")
+        log_z = float(math.log(total) + self.log_scale[i]
+                 + sum(self.msg_log[(k, i)] for k in self.neighbors[i]))
+        beta = beta / total  # einsum may return a view of the potential
+        self._beliefs[i] = (self._tick, beta, log_z)
+        return beta, log_z
+
+    def log_partition(self) -> float:
+        """:math:`\\log Z`."""
+        return self.belief(0)[1]
+
+    def marginal(self, variable: int) -> np.ndarray:
+        """Normalised marginal of one variable."""
+        i = self.home[variable]
+        beta, _ = self.belief(i)
+        pos = self._index[i][variable]
+        return beta.sum(axis=tuple(a for a in range(beta.ndim) if a != pos))
+
+    def marginals(self) -> list[np.ndarray]:
+        """Normalised marginals of every variable (one refresh, then one einsum per
+        variable from its home clique's potential and incoming messages)."""
+        self.refresh()
+        pot, msg = self.pot, self.msg
+        out: list = [None] * len(self.cards)
+        for spec, members, homes, edges in self._marginal_groups:
+            ops = [np.stack([pot[h] for h in homes])]
+            ops += [np.stack([msg[e] for e in column]) for column in edges]
+            raw = _einsum(spec, *ops)
+            raw /= raw.sum(axis=1, keepdims=True)
+            for v, row in zip(members, raw):
+                out[v] = row
+        specs, home, into = self._marginal_spec, self.home, self._into
+        for v in self._marginal_single:
+            h = home[v]
+            raw = _einsum(specs[v], pot[h], *[msg[e] for e in into[h]])
+            raw /= raw.sum()
+            out[v] = raw
+        return out
+
+    def clique_probability(self, clique: int, table: np.ndarray) -> float:
+        """:math:`\\sum \\beta_C \\cdot t` for a clique-shaped (or broadcastable) ``t``."""
+        beta, _ = self.belief(clique)
+        return float(np.sum(beta * table))
+
+    # -- sets of variables across cliques -------------------------------------------
+    def _spanning(self, cliques: Sequence[int]) -> list[int]:
+        """Cliques of the smallest subtree containing ``cliques`` (first is a member)."""
+        targets = list(dict.fromkeys(cliques))
+        marked: set[int] = set()
+        parent = self.parent
+        for t in targets:  # union of the paths to the root of the whole tree
+            u = t
+            while u >= 0 and u not in marked:
+                marked.add(u)
+                u = parent[u]
+        children: dict[int, list[int]] = {}
+        for u in marked:
+            if parent[u] >= 0:
+                children.setdefault(parent[u], []).append(u)
+        top, wanted = self.order[0], set(targets)
+        while top not in wanted and len(children.get(top, ())) == 1:
+            marked.discard(top)
+            top = children[top][0]
+        return [targets[0]] + [c for c in marked if c != targets[0]]
+
+    def marginal_table(self, variables: Sequence[int], *, limit: int = MAX_TABLE) -> np.ndarray:
+        """Normalised joint marginal of ``variables`` (sorted, distinct), exact.
+
+        Uses the calibrated beliefs of the smallest subtree covering them,
+        :math:`P(V) = \\sum \\prod_C \\beta_C / \\prod_S \\mu_S`, contracted with einsum.
+
+        Raises
+        ------
+        SpaceTooLarge
+            If the result would exceed ``limit`` entries, or the subtree spans more than
+            52 variables.
+        """
+        variables = list(variables)
+        size = math.prod(self.cards[v] for v in variables)
+        if size > limit:
+            raise SpaceTooLarge(f"a marginal over {len(variables)} variables has {size:,} "
+                                f"entries, more than the limit {limit:,}")
+        inside = self.clique_of(variables)
+        if inside is not None:
+            beta, _ = self.belief(inside)
+            keep = [self._index[inside][v] for v in variables]
+            drop = tuple(a for a in range(beta.ndim) if a not in keep)
+            return beta.sum(axis=drop)
+        sub = self._spanning([self.home[v] for v in variables])
+        subset = set(sub)
+        union = sorted({v for c in sub for v in self.cliques[c]})
+        if len(union) > len(_LETTERS):
+            raise SpaceTooLarge(
+                f"the cliques linking variables {variables!r} span {len(union)} variables, "
+                f"more than {len(_LETTERS)}; the event is too far spread to price exactly")
+        label = {v: k for k, v in enumerate(union)}
+        ops: list = []
+        for c in sub:
+            ops += [self.belief(c)[0], [label[v] for v in self.cliques[c]]]
+            p = self.parent[c]
+            if p in subset:  # one separator per subtree edge
+                sep = self._sep[(c, p)]
+                beta = self.belief(c)[0]
+                mu = beta.sum(axis=tuple(a for a, v in enumerate(self.cliques[c])
+                                         if v not in sep))
+                with np.errstate(divide="ignore"):
+                    inv = np.where(mu > 0, 1.0 / np.where(mu > 0, mu, 1.0), 0.0)
+                ops += [inv, [label[v] for v in sep]]
+        return np.einsum(*ops, [label[v] for v in variables], optimize="greedy")
+
+    # -- min-sum and expectations of additive tables ---------------------------------
+    def min_sum(self, tables: Mapping[int, np.ndarray],
+                evidence: Mapping[int, int] | None = None) -> float:
+        """:math:`\\min_\\omega \\sum_C g_C(\\omega_C)` over outcomes agreeing with
+        ``evidence`` (``{variable: state}``); ``tables`` maps clique to a clique-shaped
+        table. Exact (min-sum on the spanning subtree)."""
+        if not tables:
+            return 0.0
+        evidence = evidence or {}
+        sub = self._spanning(list(tables))
+        depth, global_parent = self.depth, self.parent
+        top = min(sub, key=depth.__getitem__)
+        order = sorted(sub, key=depth.__getitem__, reverse=True)  # leaves first, top last
+        parent = {u: global_parent[u] for u in sub}
+        parent[top] = -1
+        messages: dict[int, list[tuple[int, np.ndarray]]] = {}
+        for u in order:
+            g = tables.get(u)
+            masked = [(self._index[u][v], st) for v, st in evidence.items()
+                      if v in self._index[u]] if evidence else ()
+            if masked:
+                g = np.zeros(self.shapes[u]) if g is None else np.array(g, dtype=float)
+                for pos, st in masked:
+                    idx = [slice(None)] * g.ndim
+                    keep = np.ones(g.shape[pos], dtype=bool)
+                    keep[st] = False
+                    idx[pos] = keep
+                    g[tuple(idx)] = np.inf
+            for child, m in messages.get(u, ()):
+                m = m.reshape(self._bcast[(child, u)])
+                g = m if g is None else g + m
+            p = parent[u]
+            if p < 0:
+                return 0.0 if g is None else float(g.min())
+            if g is None:
+                continue
+            if g.ndim < len(self.shapes[u]):
+                g = np.broadcast_to(g, self.shapes[u])
+            drop = self._drop[(u, p)]
+            m = g.min(axis=drop) if drop else g
+            sep_shape = tuple(self.cards[v] for v in self._sep[(u, p)])
+            if m.shape != sep_shape:  # g was only broadcast along some separator axes
+                m = np.broadcast_to(m, sep_shape)
+            messages.setdefault(p, []).append((u, m))
+        raise AssertionError("unreachable: the root returns")
+
+    def expectation(self, tables: Mapping[int, np.ndarray]) -> float:
+        """:math:`E_P[\\sum_C g_C]` under the normalised measure (sum-product beliefs)."""
+        return float(sum(np.sum(self.belief(c)[0] * t) for c, t in tables.items()))
