@@ -6,9 +6,8 @@ Every property runs once per market maker in ``MAKERS``. A factory takes
 (uniform) or a strictly positive joint over the flat space. The spaces put the latent class
 first and its indicators after it, and every prior is a latent class model
 (``L -> O_1..O_m``; ``latent_class_cpds`` gives its conditional tables), so a
-Bayesian-network maker can represent it: adding one line,
-``"bayesnet": <factory built on Market.from_bayesian_network and latent_class_cpds>``, to
-``MAKERS`` runs all of these properties on it.
+Bayesian-network maker can represent it: ``MAKERS`` holds
+both the explicit joint and the Bayesian-network maker.
 
 Brute force: a trade that moves the market's joint from ``P`` to ``P'`` nets
 ``b log(P'_O(o) / P_O(o))`` on observable outcome ``o`` whatever its kind (buy, edit,
@@ -69,7 +68,25 @@ def latent_class_cpds(space: OutcomeSpace, prior) -> dict[str, np.ndarray]:
     return cpds
 
 
-MAKERS = {"joint": joint_market}
+def bayesnet_market(space, liquidity, *, latent=(), prior=None) -> Market:
+    """``Market`` whose maker is the latent class network ``L -> O_j`` (``BayesNetMaker``)."""
+    from pgmpy.factors.discrete import TabularCPD
+    from pgmpy.models import DiscreteBayesianNetwork
+
+    root = space.names[0]
+    cpds = latent_class_cpds(space, prior)
+    states = {v.name: [str(s) for s in v.states] for v in space.variables}
+    model = DiscreteBayesianNetwork([(root, child) for child in space.names[1:]])
+    model.add_cpds(TabularCPD(root, len(states[root]), cpds["L"].reshape(-1, 1),
+                              state_names={root: states[root]}))
+    for child in space.names[1:]:
+        model.add_cpds(TabularCPD(child, len(states[child]), cpds[child].T,
+                                  evidence=[root], evidence_card=[len(states[root])],
+                                  state_names={child: states[child], root: states[root]}))
+    return Market.from_bayesian_network(model, liquidity, latent=latent, cross_clique="relink")
+
+
+MAKERS = {"joint": joint_market, "bayesnet": bayesnet_market}
 
 
 @pytest.fixture(scope="module", params=sorted(MAKERS))
