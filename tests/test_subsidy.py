@@ -52,7 +52,7 @@ def brute_mi(pair: np.ndarray) -> float:
 @settings(max_examples=60)
 @given(st.data())
 def test_sponsor_never_commits_or_loses_more_than_its_budget(data):
-    """Random funding requests (some refused), adversarial traders with extreme trades
+    """Random funding requests (some refused) for markets on either maker, adversarial traders with extreme trades
     interleaved across markets, a trader funding a market itself, then every market
     closed: committed <= B, realised loss <= committed, every maker solvent, money
     conserved at every step."""
@@ -68,7 +68,13 @@ def test_sponsor_never_commits_or_loses_more_than_its_budget(data):
         if draw(st.booleans()):
             prior = np.random.default_rng(k).dirichlet(np.ones(int(np.prod(cards))))
         funder = draw(st.sampled_from([None, None, "ann"]))
-        market = Market(space(*cards), b, prior=prior)
+        if prior is None and draw(st.booleans()):  # the Bayesian-network maker
+            sp = space(*cards)
+            edges = [("v0", "v1")] if len(cards) == 2 else []
+            market = Market.from_bayesian_network(
+                edges, b, states={v.name: list(v.states) for v in sp})
+        else:
+            market = Market(space(*cards), b, prior=prior)
         before = (sponsor.committed, sponsor.wallet("ann"), len(sponsor.ledger))
         try:
             sponsor.fund(f"m{k}", market, funder=funder)
