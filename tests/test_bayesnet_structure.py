@@ -305,3 +305,16 @@ def test_events_across_cliques_are_exact_when_bounded_else_a_clear_error():
     assert math.isclose(m.price("v8 == yes", given="v3 == yes"), expected, rel_tol=1e-12)
     with pytest.raises(SpaceTooLarge, match="too far spread"):
         m.price("v0 == yes & v59 == yes")
+
+
+def test_export_after_an_observation_is_a_valid_model():
+    from pgmpy.inference import VariableElimination
+
+    m = Market.from_bayesian_network([("a", "b"), ("b", "c")], 2.0)
+    acct = m.open_account("ann", 10.0)
+    m.edit(acct, "c == yes", 0.8, given="b == yes")
+    m.observe({"a": "no"})
+    model = m.to_bayesian_network()
+    assert model.check_model()
+    q = VariableElimination(model).query(["c"], show_progress=False)
+    assert math.isclose(q.get_value(c="yes"), m.price("c == yes"), rel_tol=1e-9)

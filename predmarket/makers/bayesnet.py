@@ -343,10 +343,12 @@ class BayesNetMaker:
     def _preserves_dag(self, plan: FactoredPlan) -> bool:
         """Whether the move only rescales one CPT (see the module notes)."""
         clique_vars = self.tree.cliques[plan.clique]
-        varying = [v for k, v in enumerate(clique_vars)
-                   if np.ptp(plan.log_factor, axis=k).max() > 0]
-        if not varying:
+        lf = plan.log_factor
+        top = float(lf.max())
+        if float(lf.min()) == top:
             return True
+        varying = [v for k, v in enumerate(clique_vars)
+                   if (np.maximum.reduce(lf, axis=k) != np.minimum.reduce(lf, axis=k)).any()]
         # a family holding every varying variable is that of one of them or of a child
         candidates = set(varying) | set(self._children[varying[0]])
         for x in sorted(candidates):
@@ -355,13 +357,14 @@ class BayesNetMaker:
                 continue
             joint = self.tree.marginal_table(list(fam))
             drop = tuple(k for k, v in enumerate(clique_vars) if v not in fam)
-            f = np.exp(plan.log_factor - plan.log_factor.max())
+            f = np.exp(lf - top)
             f = f.max(axis=drop) if drop else f  # constant along dropped axes
             pos = fam.index(x)
             den = joint.sum(axis=pos)
             live = den > 0
             expect = (joint * f).sum(axis=pos)[live] / den[live]
-            if expect.size == 0 or np.allclose(expect, expect[0], rtol=1e-9, atol=0.0):
+            if expect.size == 0 or float(expect.max() - expect.min()) <= 1e-9 * float(
+                    expect.max()):
                 return True
         return False
 

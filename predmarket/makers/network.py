@@ -222,8 +222,10 @@ def to_pgmpy(variables: Sequence[Variable], parents: Sequence[Sequence[int]],
         table = np.asarray(tables[i], dtype=float)
         order = [fam.index(i)] + [fam.index(p) for p in ps]
         t = np.transpose(table, order)
-        t = t / t.sum(axis=0, keepdims=True)
         card = variables[i].cardinality
+        sums = t.sum(axis=0, keepdims=True)
+        # parent configurations ruled out by observations get a uniform row (never used)
+        t = np.where(sums > 0, t / np.where(sums > 0, sums, 1.0), 1.0 / card)
         cpds.append(TabularCPD(
             names[i], card, t.reshape(card, -1),
             evidence=[names[p] for p in ps] or None,
