@@ -7,14 +7,16 @@ on latent variables that never resolve, and on logical sentences.
 from predmarket.errors import PredmarketError
 from predmarket.events import Event, atom
 from predmarket.ledger import Account, LedgerEntry, Quote
-from predmarket.makers import JointMaker
-from predmarket.market import Market
+from predmarket.makers import BayesNetMaker, JointMaker
+from predmarket.market import BayesNetMarket, Market
 from predmarket.spaces import OutcomeSpace, Variable
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Account",
+    "BayesNetMaker",
+    "BayesNetMarket",
     "Event",
     "JointMaker",
     "LedgerEntry",

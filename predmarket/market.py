@@ -71,22 +71,11 @@ from predmarket.ledger import Account, LedgerEntry, Quote
 from predmarket.makers.bayesnet import BayesNetMaker
 from predmarket.makers.joint import DEFAULT_MAX_OUTCOMES, JointMaker
 from predmarket.spaces import OutcomeSpace
+from predmarket.validation import finite_number
 
 __all__ = ["BayesNetMarket", "Market"]
 
 _PENDING_LIMIT = 64  # distinct parts with pending holdings updates before folding
-
-
-def _finite_number(name: str, value: Any) -> float:
-    if isinstance(value, bool):
-        raise InvalidAmount(f"{name} must be a finite number, got {value!r}")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise InvalidAmount(f"{name} must be a finite number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise InvalidAmount(f"{name} must be a finite number, got {value!r}")
-    return x
 
 
 class _AccountState:
@@ -290,7 +279,7 @@ class Market:
             raise InvalidInput(f"account name must be a non-empty string, got {name!r}")
         if name in self._accounts:
             raise DuplicateAccount(f"an account named {name!r} already exists")
-        amount = _finite_number("cash", cash)
+        amount = finite_number("cash", cash)
         if amount < 0:
             raise InvalidAmount(f"initial cash must be >= 0, got {amount!r}")
         self._accounts[name] = self._new_account(name, amount)
@@ -389,7 +378,7 @@ class Market:
 
     def sell(self, account: Account | str, event: Any, shares: float, *, given: Any = None) -> float:
         """Sell ``shares`` of ``event``: the same as ``buy`` with ``-shares``."""
-        return self.buy(account, event, -_finite_number("shares", shares), given=given)
+        return self.buy(account, event, -finite_number("shares", shares), given=given)
 
     def edit(self, account: Account | str, event: Any, probability: float, *, given: Any = None) -> Quote:
         """Hanson's edit: set :math:`P(A \\mid B)` to ``probability`` [1]_.
@@ -525,7 +514,7 @@ class Market:
     @staticmethod
     def _probability(value: Any) -> float:
         try:
-            p = _finite_number("probability", value)
+            p = finite_number("probability", value)
         except InvalidAmount as exc:
             raise InvalidProbability(str(exc)) from None
         if not 0.0 < p < 1.0:
@@ -626,7 +615,7 @@ class Market:
     def _prepare_shares(self, account, event, shares, given) -> _Move:
         self._require_open()
         acct = self._account(account)
-        x = _finite_number("shares", shares)
+        x = finite_number("shares", shares)
         a, b = self._condition(event, given)
         events, logs, masses = self._partition(a, b)
         return self._shares_move(acct, a, b, events, logs, masses, x, "buy", {})
