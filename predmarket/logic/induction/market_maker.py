@@ -1,0 +1,254 @@
+"""The MarketMaker step of logical induction: prices the firm's trade cannot profit from.
+
+On day :math:`n` the trading firm's trade is a vector of feature-valued quantities
+:math:`q_i(p)`, one per priced sentence :math:`\\varphi_i`, continuous in today's prices
+:math:`p \\in [0,1]^m`. Its value in a world :math:`W` is
+:math:`W(T) = \\sum_i q_i(p)\\,(W(\\varphi_i) - p_i)`. Garrabrant et al. (2016, Lemma 5.1.1)
+ask for prices with
+
+.. math::
+
+    \\max_{W} W(T(p)) \\le 2^{-n},
+
+the maximum over *all* worlds (every truth assignment to the sentences, consistent or not).
+That maximum splits per sentence, since each :math:`W(\\varphi_i)` can be chosen freely:
+
+.. math::
+
+    \\max_W W(T(p)) = \\sum_i \\max\\bigl(q_i(p)(1 - p_i),\\; -q_i(p)\\,p_i\\bigr) \\ge 0,
+
+and it is zero exactly at a solution of the box-constrained complementarity problem
+
+.. math::
+
+    0 < p_i < 1 \\Rightarrow q_i(p) = 0,\\qquad p_i = 0 \\Rightarrow q_i(p) \\le 0,\\qquad
+    p_i = 1 \\Rightarrow q_i(p) \\ge 0,
+
+i.e. a zero of :math:`G(p) = p - \\Pi_{[0,1]^m}(p + D q(p))` for any positive diagonal
+scaling :math:`D` (the fixed point of the paper's Brouwer map). :func:`solve_prices` finds it
+with a semismooth Newton method on :math:`G` (the generalized Jacobian of the projection
+picks identity rows for clamped prices), warm-started from yesterday's prices, with a
+backtracking line search on :math:`\\|G\\|_2`; if Newton stalls it falls back to
+Gauss–Seidel sweeps that solve each coordinate's one-dimensional complementarity problem
+by bisection (which always succeeds in one dimension by continuity).
+
+Floating point cannot certify :math:`2^{-n}` once :math:`n > 40` or so; the tolerance used
+is :math:`\\max(2^{-n}, \\epsilon)` with a floor :math:`\\epsilon` chosen by the caller
+(:class:`~predmarket.logic.induction.inductor.LogicalInductor` uses
+:math:`10^{-12}` times the firm's magnitude bound). :func:`verify_prices` checks a price
+vector against that condition; the tests call it on every day of every run.
+
+References
+----------
+.. [1] S. Garrabrant, T. Benson-Tilsen, A. Critch, N. Soares, J. Taylor, "Logical
+   induction", arXiv:1609.03543 v5 (2016), sec. 5.1 (MarketMaker).
+.. [2] L. Qi, J. Sun, "A nonsmooth version of Newton's method", Math. Programming 58
+   (1993) 353-367 (semismooth Newton).
+.. [3] F. Facchinei, J.-S. Pang, *Finite-Dimensional Variational Inequalities and
+   Complementarity Problems*, Springer, 2003, ch. 7-9.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from predmarket.errors import InvalidInput, PredmarketError
+
+__all__ = ["MarketMakerResult", "solve_prices", "verify_prices", "worst_case_value"]
+
+
+def worst_case_value(trade: np.ndarray, prices: np.ndarray) -> float:
+    """:math:`\\max_W W(T) = \\sum_i \\max(q_i(1-p_i), -q_i p_i)` over all worlds.
+
+    Examples
+    --------
+    >>> worst_case_value(np.array([2.0, -1.0]), np.array([0.25, 0.5]))
+    2.0
+    """
+    q = np.asarray(trade, dtype=float)
+    p = np.asarray(prices, dtype=float)
+    return float(np.maximum(q * (1.0 - p), -q * p).sum())
+
+
+def verify_prices(trade: np.ndarray, prices: np.ndarray, tolerance: float) -> bool:
+    """True when the prices are in :math:`[0,1]` and the trade is worth at most ``tolerance``
+    in every world (the MarketMaker condition).
+
+    >>> verify_prices(np.array([0.0, 1.0]), np.array([0.3, 1.0]), 1e-9)
+    True
+    >>> verify_prices(np.array([0.5]), np.array([0.3]), 1e-9)
+    False
+    """
+    p = np.asarray(prices, dtype=float)
+    q = np.asarray(trade, dtype=float)
+    if p.shape != q.shape or not (np.all(np.isfinite(p)) and np.all(np.isfinite(q))):
+        return False
+    if np.any(p < 0.0) or np.any(p > 1.0):
+        return False
+    return worst_case_value(q, p) <= tolerance
+
+
+@dataclass(frozen=True)
+class MarketMakerResult:
+    """Prices found by :func:`solve_prices` with the trade at those prices.
+
+    Attributes
+    ----------
+    prices, trade : ndarray
+        :math:`p` and :math:`q(p)`.
+    worst_case : float
+        :math:`\\max_W W(T(p))`.
+    tolerance : float
+        The bound it was solved to.
+    iterations : int
+        Newton iterations plus Gauss–Seidel sweeps used.
+    method : str
+        ``"newton"`` or ``"gauss-seidel"``.
+    """
+
+    prices: np.ndarray
+    trade: np.ndarray
+    worst_case: float
+    tolerance: float
+    iterations: int
+    method: str
+
+
+Evaluate = Callable[[np.ndarray, bool], tuple[np.ndarray, np.ndarray | None]]
+
+
+def _residual(p: np.ndarray, q: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return p - np.clip(p + q / scale, 0.0, 1.0)
+
+
+def solve_prices(
+    evaluate: Evaluate,
+    start: np.ndarray,
+    *,
+    tolerance: float,
+    scale: np.ndarray | None = None,
+    max_newton: int = 60,
+    max_sweeps: int = 60,
+    xtol: float = 1e-13,
+) -> MarketMakerResult:
+    """Prices :math:`p \\in [0,1]^m` with :math:`\\max_W W(T(p)) \\le` ``tolerance``.
+
+    Parameters
+    ----------
+    evaluate : callable
+        ``evaluate(p, jacobian) -> (q, J)``: the trade at ``p`` and, when ``jacobian`` is
+        true, :math:`J_{ij} = \\partial q_i / \\partial p_j` (else ``None``).
+    start : ndarray
+        Warm start, e.g. yesterday's prices (clipped into :math:`[0,1]`).
+    tolerance : float
+        Bound on the worst-case value, > 0.
+    scale : ndarray, optional
+        Positive per-sentence magnitudes of :math:`q` (the solution set does not depend on
+        them; they only condition the Newton system). Default: ones.
+    max_newton, max_sweeps : int
+        Iteration limits for Newton and for the Gauss–Seidel fallback.
+    xtol : float
+        Newton keeps refining until :math:`\\|G\\|_\\infty \\le` ``xtol`` even once the
+        tolerance is met, so that small traders still move the price.
+
+    Raises
+    ------
+    PredmarketError
+        Neither method reached the tolerance (the message gives the best value found).
+
+    Examples
+    --------
+    A single sentence whose trade is :math:`q(p) = 0.3 - p` is priced at 0.3:
+
+    >>> res = solve_prices(lambda p, jac: (0.3 - p, -np.eye(1) if jac else None),
+    ...                    np.array([0.9]), tolerance=1e-12)
+    >>> round(float(res.prices[0]), 12), res.method
+    (0.3, 'newton')
+    """
+    if not (isinstance(tolerance, float | int) and math.isfinite(tolerance) and tolerance > 0):
+        raise InvalidInput(f"tolerance must be a finite number > 0, got {tolerance!r}")
+    p = np.clip(np.asarray(start, dtype=float).copy(), 0.0, 1.0)
+    m = p.size
+    s = np.ones(m) if scale is None else np.asarray(scale, dtype=float)
+    if s.shape != (m,) or np.any(~np.isfinite(s)) or np.any(s <= 0):
+        raise InvalidInput(f"scale must be {m} finite positive numbers")
+    if m == 0:
+        return MarketMakerResult(p, np.zeros(0), 0.0, float(tolerance), 0, "newton")
+
+    q, J = evaluate(p, True)
+    G = _residual(p, q, s)
+    norm = float(np.dot(G, G))
+    iterations = 0
+    for iterations in range(1, max_newton + 1):
+        if np.max(np.abs(G)) <= xtol:
+            break
+        z = p + q / s
+        free = (z > 0.0) & (z < 1.0)
+        H = np.eye(m)
+        H[free] = -J[free] / s[free, None]
+        try:
+            d = np.linalg.solve(H, -G)
+        except np.linalg.LinAlgError:
+            d = np.linalg.lstsq(H, -G, rcond=None)[0]
+        t = 1.0
+        accepted = False
+        for _ in range(30):
+            p_new = np.clip(p + t * d, 0.0, 1.0)
+            q_new, J_new = evaluate(p_new, t == 1.0)
+            G_new = _residual(p_new, q_new, s)
+            norm_new = float(np.dot(G_new, G_new))
+            if norm_new <= (1.0 - 1e-4 * t) * norm or norm_new == 0.0:
+                accepted = True
+                break
+            t *= 0.5
+        if not accepted:
+            break
+        if J_new is None:
+            J_new = evaluate(p_new, True)[1]
+        p, q, J, G, norm = p_new, q_new, J_new, G_new, norm_new
+    worst = worst_case_value(q, p)
+    if worst <= tolerance:
+        return MarketMakerResult(p, q, worst, float(tolerance), iterations, "newton")
+
+    # Fallback: Gauss-Seidel over coordinates, each a 1-D complementarity problem.
+    def coordinate(i: int, x: float) -> float:
+        trial = p.copy()
+        trial[i] = x
+        return float(evaluate(trial, False)[0][i])
+
+    sweeps = 0
+    for sweeps in range(1, max_sweeps + 1):
+        for i in range(m):
+            hi_val = coordinate(i, 1.0)
+            if hi_val >= 0.0:
+                p[i] = 1.0
+                continue
+            lo_val = coordinate(i, 0.0)
+            if lo_val <= 0.0:
+                p[i] = 0.0
+                continue
+            lo, hi = 0.0, 1.0
+            for _ in range(60):
+                mid = 0.5 * (lo + hi)
+                if coordinate(i, mid) > 0.0:
+                    lo = mid
+                else:
+                    hi = mid
+                if hi - lo <= 1e-15:
+                    break
+            p[i] = 0.5 * (lo + hi)
+        q = evaluate(p, False)[0]
+        worst = worst_case_value(q, p)
+        if worst <= tolerance:
+            return MarketMakerResult(
+                p, q, worst, float(tolerance), iterations + sweeps, "gauss-seidel"
+            )
+    raise PredmarketError(
+        f"the market maker found no prices within tolerance {tolerance:.3g}: best worst-case "
+        f"value {worst:.3g} after {iterations} Newton steps and {sweeps} Gauss-Seidel sweeps "
+        f"over {m} sentences; expected a value <= the tolerance"
+    )

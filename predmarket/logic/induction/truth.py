@@ -1,0 +1,195 @@
+"""Propositionally consistent worlds, as a truth table over the few atoms still open.
+
+The budgeter needs, for the sentences a trader holds or trades, every truth pattern some
+world consistent with the theorems :math:`D_n` gives them (the set
+:math:`\\mathrm{PC}(D_n)` of Garrabrant et al. 2016, Def. 3.3.2, projected onto those
+sentences). :class:`ConsistentWorlds` keeps the theorems incrementally:
+
+* a theorem that is a literal (:math:`a` or :math:`\\lnot a`) fixes its atom;
+* any other theorem is kept as a constraint.
+
+A table is built only over the *open* atoms (neither fixed nor absent) that the live
+sentences and the constraints touching them mention; since settled sentences become cash in
+the inductor, that set stays small. Building it takes :math:`2^a` rows for :math:`a` open
+atoms, so ``max_atoms`` bounds the exponential work with a clear error instead of hanging.
+
+References
+----------
+.. [1] S. Garrabrant, T. Benson-Tilsen, A. Critch, N. Soares, J. Taylor, "Logical
+   induction", arXiv:1609.03543 v5 (2016), Def. 3.3.2 (propositionally consistent worlds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from functools import reduce
+from typing import Any
+
+import numpy as np
+import sympy
+from sympy.logic.boolalg import And, BooleanFalse, BooleanTrue, Equivalent, Not, Or, Xor
+
+from predmarket.errors import InvalidInput, PredmarketError, SpaceTooLarge
+
+__all__ = ["ConsistentWorlds", "compile_sentence"]
+
+Evaluator = Callable[[dict], Any]
+
+
+def compile_sentence(sentence: Any) -> Evaluator:
+    """A function mapping ``{atom: bool or bool array}`` to the sentence's truth value(s).
+
+    >>> A, B = sympy.symbols("A B")
+    >>> f = compile_sentence(A & ~B)
+    >>> f({A: np.array([True, True]), B: np.array([False, True])}).tolist()
+    [True, False]
+    """
+    if isinstance(sentence, BooleanTrue):
+        return lambda env: np.True_
+    if isinstance(sentence, BooleanFalse):
+        return lambda env: np.False_
+    if isinstance(sentence, sympy.Symbol):
+        return lambda env: env[sentence]
+    parts = [compile_sentence(a) for a in sentence.args]
+    if isinstance(sentence, Not):
+        inner = parts[0]
+        return lambda env: np.logical_not(inner(env))
+    if isinstance(sentence, And):
+        return lambda env: reduce(np.logical_and, (f(env) for f in parts))
+    if isinstance(sentence, Or):
+        return lambda env: reduce(np.logical_or, (f(env) for f in parts))
+    if isinstance(sentence, Xor):
+        return lambda env: reduce(np.logical_xor, (f(env) for f in parts))
+    if isinstance(sentence, Equivalent):
+
+        def equivalent(env):
+            vals = [f(env) for f in parts]
+            return np.logical_or(reduce(np.logical_and, vals), ~reduce(np.logical_or, vals))
+
+        return equivalent
+    raise InvalidInput(f"not a canonical sentence (And/Or/Not/Xor/Equivalent): {sentence!r}")
+
+
+def _literal(theorem: Any) -> tuple[Any, bool] | None:
+    if isinstance(theorem, sympy.Symbol):
+        return theorem, True
+    if isinstance(theorem, Not) and isinstance(theorem.args[0], sympy.Symbol):
+        return theorem.args[0], False
+    return None
+
+
+class ConsistentWorlds:
+    """The worlds consistent with the theorems so far, over the atoms still open.
+
+    Parameters
+    ----------
+    max_atoms : int
+        Largest number of open atoms a table may range over (:math:`2^a` rows).
+
+    Examples
+    --------
+    >>> A, B = sympy.symbols("A B")
+    >>> w = ConsistentWorlds()
+    >>> w.add_theorems([A | B])
+    >>> w.table([A, B, A & B]).astype(int).tolist()
+    [[0, 1, 0], [1, 0, 0], [1, 1, 1]]
+    >>> w.add_theorems([~A])
+    >>> w.table([A, B]).astype(int).tolist()
+    [[0, 1]]
+    """
+
+    def __init__(self, *, max_atoms: int = 16):
+        if isinstance(max_atoms, bool) or not isinstance(max_atoms, int) or max_atoms < 1:
+            raise InvalidInput(f"max_atoms must be an integer >= 1, got {max_atoms!r}")
+        self.max_atoms = max_atoms
+        self.fixed: dict[Any, bool] = {}
+        self._constraints: list[tuple[Any, frozenset, Evaluator]] = []
+        self._evaluators: dict[Any, Evaluator] = {}
+        self._cache: dict[tuple, np.ndarray] = {}
+
+    def evaluator(self, sentence: Any) -> Evaluator:
+        f = self._evaluators.get(sentence)
+        if f is None:
+            f = self._evaluators[sentence] = compile_sentence(sentence)
+        return f
+
+    def add_theorems(self, theorems: Iterable[Any]) -> None:
+        """Add proven sentences (refutations arrive as negations)."""
+        changed = False
+        pending = list(theorems)
+        for t in pending:
+            lit = _literal(t)
+            if lit is not None:
+                atom, value = lit
+                if self.fixed.get(atom, value) != value:
+                    raise InvalidInput(
+                        f"the theorems are inconsistent: {atom} is proven both true and false"
+                    )
+                if atom not in self.fixed:
+                    self.fixed[atom] = value
+                    changed = True
+            else:
+                self._constraints.append((t, frozenset(t.free_symbols), self.evaluator(t)))
+                changed = True
+        if changed:
+            self._cache.clear()
+            self._prune()
+
+    def _prune(self) -> None:
+        kept = []
+        for t, atoms, f in self._constraints:
+            open_atoms = atoms - self.fixed.keys()
+            if open_atoms:
+                kept.append((t, atoms, f))
+            elif not bool(f({a: np.bool_(self.fixed[a]) for a in atoms})):
+                raise InvalidInput(f"the theorems are inconsistent: {t} is refuted by the others")
+        self._constraints = kept
+
+    def table(self, sentences: Sequence[Any]) -> np.ndarray:
+        """Distinct truth patterns of ``sentences`` over all consistent worlds.
+
+        Returns a boolean array of shape ``(worlds, len(sentences))``, rows unique.
+        """
+        key = tuple(sentences)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        open_atoms: set = set()
+        for s in sentences:
+            open_atoms |= s.free_symbols - self.fixed.keys()
+        # constraints touching the open atoms, closed transitively
+        active: list = []
+        remaining = list(self._constraints)
+        grew = True
+        while grew:
+            grew = False
+            rest = []
+            for c in remaining:
+                if c[1] & open_atoms:
+                    active.append(c)
+                    open_atoms |= c[1] - self.fixed.keys()
+                    grew = True
+                else:
+                    rest.append(c)
+            remaining = rest
+        atoms = sorted(open_atoms, key=sympy.default_sort_key)
+        if len(atoms) > self.max_atoms:
+            raise SpaceTooLarge(
+                f"{len(atoms)} open atoms would need a 2^{len(atoms)}-row truth table; the limit "
+                f"is max_atoms={self.max_atoms}: settle sentences sooner or raise the limit"
+            )
+        rows = 1 << len(atoms)
+        codes = np.arange(rows, dtype=np.int64)
+        env: dict = {a: np.bool_(v) for a, v in self.fixed.items()}
+        for j, a in enumerate(atoms):
+            env[a] = ((codes >> j) & 1).astype(bool)
+        ok = np.ones(rows, dtype=bool)
+        for _, _, f in active:
+            ok &= np.broadcast_to(f(env), (rows,))
+        if not ok.any():
+            raise PredmarketError("the theorems are inconsistent: no world satisfies them all")
+        cols = [np.broadcast_to(self.evaluator(s)(env), (rows,))[ok] for s in sentences]
+        tab = np.stack(cols, axis=1) if cols else np.zeros((int(ok.sum()), 0), dtype=bool)
+        tab = np.unique(tab, axis=0) if tab.shape[1] else tab[:1]
+        self._cache[key] = tab
+        return tab
