@@ -631,6 +631,11 @@ class WorldsMarket:
         a = self.event(event)
         b = None if given is None else self.event(given)
         ma = self._mask(a)
+        if not (ma & self._alive).any():
+            raise ImpossibleEvent(
+                f"sentence {sentence_to_string(a)!r} is false in every world still possible "
+                f"(refuted); its price is 0 and it cannot be traded"
+            )
         if b is None:
             parts = [a, Not(a)]
             masks = [ma & self._alive, ~ma & self._alive]
