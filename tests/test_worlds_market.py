@@ -149,64 +149,64 @@ def test_against_brute_force_lmsr(scenario):
             m.observe(proof)
             oracle.alive &= oracle.truth(proof)
             continue
-        try:
-            cond_mask = None if cond is None else oracle.truth(cond) & oracle.alive
-            if not (oracle.truth(sentence) & oracle.alive).any():
-                with pytest.raises(ImpossibleEvent, match="refuted"):
-                    m.buy(name, sentence, 1.0, given=cond)
-                continue
-            if cond_mask is not None and not cond_mask.any():
-                with pytest.raises(ImpossibleEvent):
-                    m.buy(name, sentence, 1.0, given=cond)
-                continue
-            base = oracle.price(sentence, cond)
-            if kind in ("target", "edit") and (base == 0.0 or base == 1.0):
-                before = snapshot(m)
-                with pytest.raises(ImpossibleEvent):
-                    getattr(m, kind)(name, sentence, p, given=cond)
-                assert snapshot(m) == before
-                continue
-            if kind == "edit":
-                a = oracle.truth(sentence)
-                g = np.ones_like(a) if cond is None else oracle.truth(cond)
-                delta = np.where(
-                    a & g,
-                    b * math.log(p / base),
-                    np.where(g, b * math.log((1 - p) / (1 - base)), 0.0),
-                )
-                cost = 0.0
-                assert math.isclose(
-                    oracle.cost_fn(oracle.q + delta), oracle.cost_fn(oracle.q), abs_tol=1e-8
-                )
-            else:
-                shares = (
-                    x
-                    if kind == "buy"
-                    else -x
-                    if kind == "sell"
-                    else b * (math.log(p / (1 - p)) - math.log(base / (1 - base)))
-                )
-                delta, cost = oracle.shares_delta(sentence, shares, cond)
-            ok = oracle.worst_after(name, delta, cost) >= -1e-9 * (1 + 20)
+        cond_mask = None if cond is None else oracle.truth(cond) & oracle.alive
+        if not (oracle.truth(sentence) & oracle.alive).any():
+            with pytest.raises(ImpossibleEvent, match="refuted"):
+                m.buy(name, sentence, 1.0, given=cond)
+            continue
+        if cond_mask is not None and not cond_mask.any():
+            with pytest.raises(ImpossibleEvent):
+                m.buy(name, sentence, 1.0, given=cond)
+            continue
+        base = oracle.price(sentence, cond)
+        inside = oracle.alive if cond_mask is None else cond_mask
+        a_mask = oracle.truth(sentence)
+        certain = not (a_mask & inside).any() or (a_mask | ~inside).all()
+        if kind in ("target", "edit") and certain:
             before = snapshot(m)
-            if not ok:
-                with pytest.raises(InsufficientFunds):
-                    if kind in ("target", "edit"):
-                        getattr(m, kind)(name, sentence, p, given=cond)
-                    else:
-                        getattr(m, kind)(name, sentence, x, given=cond)
-                assert snapshot(m) == before
-                continue
-            if kind in ("target", "edit"):
-                quote = getattr(m, kind)(name, sentence, p, given=cond)
-                got_cost = quote.cost
-                assert math.isclose(m.price(sentence, given=cond), p, abs_tol=1e-9)
-            else:
-                got_cost = getattr(m, kind)(name, sentence, x, given=cond)
-            assert math.isclose(got_cost, cost, rel_tol=1e-7, abs_tol=1e-7)
-            oracle.commit(name, delta, cost)
-        except InsufficientFunds:
-            raise
+            with pytest.raises(ImpossibleEvent):
+                getattr(m, kind)(name, sentence, p, given=cond)
+            assert snapshot(m) == before
+            continue
+        if kind == "edit":
+            a = oracle.truth(sentence)
+            g = np.ones_like(a) if cond is None else oracle.truth(cond)
+            delta = np.where(
+                a & g,
+                b * math.log(p / base),
+                np.where(g, b * math.log((1 - p) / (1 - base)), 0.0),
+            )
+            cost = 0.0
+            assert math.isclose(
+                oracle.cost_fn(oracle.q + delta), oracle.cost_fn(oracle.q), abs_tol=1e-8
+            )
+        else:
+            shares = (
+                x
+                if kind == "buy"
+                else -x
+                if kind == "sell"
+                else b * (math.log(p / (1 - p)) - math.log(base / (1 - base)))
+            )
+            delta, cost = oracle.shares_delta(sentence, shares, cond)
+        ok = oracle.worst_after(name, delta, cost) >= -1e-9 * (1 + 20)
+        before = snapshot(m)
+        if not ok:
+            with pytest.raises(InsufficientFunds):
+                if kind in ("target", "edit"):
+                    getattr(m, kind)(name, sentence, p, given=cond)
+                else:
+                    getattr(m, kind)(name, sentence, x, given=cond)
+            assert snapshot(m) == before
+            continue
+        if kind in ("target", "edit"):
+            quote = getattr(m, kind)(name, sentence, p, given=cond)
+            got_cost = quote.cost
+            assert math.isclose(m.price(sentence, given=cond), p, abs_tol=1e-9)
+        else:
+            got_cost = getattr(m, kind)(name, sentence, x, given=cond)
+        assert math.isclose(got_cost, cost, rel_tol=1e-7, abs_tol=1e-7)
+        oracle.commit(name, delta, cost)
         for s in (sentence, "A", "B & ~C"):
             assert math.isclose(m.price(s), oracle.price(s), abs_tol=1e-9)
         for acct in ("alice", "bob"):
