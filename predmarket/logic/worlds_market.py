@@ -207,6 +207,7 @@ class WorldsMarket:
         n = len(self.worlds)
         self._logw = np.zeros(n)  # q / b; -inf for worlds ruled out by proofs
         self._alive = np.ones(n, dtype=bool)
+        self._refresh()
         sizes = np.diff(np.r_[self._starts, n])
         self.subsidy = -self._b * float(np.log(sizes.min() / n))
         self._maker_cash = self.subsidy
@@ -325,7 +326,21 @@ class WorldsMarket:
         return self.worlds.truth(sentence)
 
     def _log_mass(self, mask: np.ndarray) -> float:
-        return float(logsumexp(np.where(mask, self._logw, -np.inf)))
+        """:math:`\\log \\sum_{w \\in \\text{mask}} e^{q_w/b}` (relative to the centred weights).
+
+        Summed from the cached weights :math:`e^{q_w/b - \\max q/b}`; when that sum is so small
+        that it lost precision (or underflowed), recomputed exactly by log-sum-exp.
+        """
+        total = float(np.add.reduce(self._w, where=mask))
+        if total > 1e-250:
+            return math.log(total)
+        return float(logsumexp(self._logw[mask])) if mask.any() else -math.inf
+
+    def _refresh(self) -> None:
+        """Re-centre the log-weights (max over possible worlds = 0) and cache their exp."""
+        self._logw -= float(self._logw[self._alive].max())
+        self._w = np.exp(self._logw)
+        self._log_total = math.log(float(self._w.sum()))
 
     def price(self, event: Any, given: Any = None) -> float:
         """Price of a sentence, conditional on ``given`` if set.
@@ -338,7 +353,7 @@ class WorldsMarket:
         """
         a = self._mask(self.event(event))
         if given is None:
-            return float(min(1.0, math.exp(self._log_mass(a) - self._log_mass(self._alive))))
+            return float(min(1.0, math.exp(self._log_mass(a) - self._log_total)))
         b = self._mask(self.event(given))
         log_b = self._log_mass(b)
         if log_b == -math.inf:
@@ -351,8 +366,10 @@ class WorldsMarket:
     def prices(self, sentences: Iterable[Any] | None = None) -> dict:
         """``{sentence: price}`` for the listed sentences (default: :attr:`sentences`)."""
         chosen = self.sentences if sentences is None else [self.event(s) for s in sentences]
-        total = self._log_mass(self._alive)
-        return {s: float(min(1.0, math.exp(self._log_mass(self._mask(s)) - total))) for s in chosen}
+        return {
+            s: float(min(1.0, math.exp(self._log_mass(self._mask(s)) - self._log_total)))
+            for s in chosen
+        }
 
     def marginal(self, variable: Any) -> dict[str, float]:
         """Prices of an atom being true and false, ``{"True": p, "False": 1 - p}``."""
@@ -480,6 +497,7 @@ class WorldsMarket:
                 )
         self._alive = mask
         self._logw = np.where(mask, self._logw, -np.inf)
+        self._refresh()
         self._observed.extend(new)
         self._append("observe", None, details={"proofs": [sentence_to_string(p) for p in new]})
 
@@ -615,6 +633,8 @@ class WorldsMarket:
             )
 
     def _settleable(self) -> np.ndarray:
+        if not self.latent:  # one world per outcome, in the same order
+            return self._alive
         return np.add.reduceat(self._alive.astype(int), self._starts) > 0
 
     @staticmethod
@@ -744,8 +764,7 @@ class WorldsMarket:
                 payout = self._b * (after - before)
             payout[~np.isfinite(payout)] = 0.0
         else:
-            payout = np.zeros(self._n_outcomes)
-            payout[self._outcome[self._alive]] = delta[self._alive]
+            payout = np.where(self._alive, delta, 0.0)
         return _Move(acct, kind, parts, masks, values, cost, shares, p0, p1, payout, info)
 
     def _segment_lse(self, z: np.ndarray) -> np.ndarray:
@@ -782,7 +801,7 @@ class WorldsMarket:
             if v != 0.0:
                 self._logw[m] += v / self._b
         # keep the log-weights centred so they never overflow, whatever the trades
-        self._logw -= float(self._logw[self._alive].max())
+        self._refresh()
         acct.cash -= move.cost
         self._maker_cash += move.cost
         acct.holdings += move.payout
