@@ -82,12 +82,14 @@ class Feature:
     1.0
     """
 
-    __slots__ = ("_hash", "args", "op")
+    __slots__ = ("_bound", "_hash", "_prices", "args", "op")
 
     def __init__(self, op: str, args: tuple):
         self.op = op
         self.args = args
         self._hash = hash((op, args))
+        self._bound = None
+        self._prices = None
 
     # ---------------------------------------------------------------- value semantics
     def __eq__(self, other: object) -> bool:
@@ -135,6 +137,11 @@ class Feature:
     # ---------------------------------------------------------------- queries
     def bound(self) -> float:
         """An upper bound on :math:`|\\alpha|` for every price history in :math:`[0, 1]`."""
+        if self._bound is None:
+            self._bound = self._compute_bound()
+        return self._bound
+
+    def _compute_bound(self) -> float:
         if self.op == _CONST:
             return abs(self.args[0])
         if self.op == _PRICE:
@@ -150,6 +157,11 @@ class Feature:
 
     def prices(self) -> frozenset:
         """The ``(sentence, day)`` pairs whose price the feature reads."""
+        if self._prices is None:
+            self._prices = self._compute_prices()
+        return self._prices
+
+    def _compute_prices(self) -> frozenset:
         if self.op == _CONST:
             return frozenset()
         if self.op == _PRICE:
@@ -192,9 +204,13 @@ def constant(value: float) -> Feature:
     >>> constant(0.25).bound()
     0.25
     """
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+    if type(value) is not float:
+        if isinstance(value, bool) or not isinstance(value, Real):
+            raise InvalidInput(f"a constant feature must be a finite number, got {value!r}")
+        value = float(value)
+    if not math.isfinite(value):
         raise InvalidInput(f"a constant feature must be a finite number, got {value!r}")
-    return Feature(_CONST, (float(value),))
+    return Feature(_CONST, (value,))
 
 
 def price(sentence: Any, day: int) -> Feature:
@@ -206,7 +222,7 @@ def price(sentence: Any, day: int) -> Feature:
     >>> price("A & B", 3) == price("B & A", 3)
     True
     """
-    from predmarket.logic.sentences import parse_sentence
+    from predmarket.logic.induction.canonical import canonical as parse_sentence
 
     if isinstance(day, bool) or not isinstance(day, int | np.integer) or day < 1:
         raise InvalidInput(f"a price feature needs a day >= 1, got {day!r}")

@@ -38,7 +38,7 @@ from predmarket.errors import InvalidInput
 from predmarket.logic.induction.budgeter import BudgetedDay, TraderAccount, check_budgets
 from predmarket.logic.induction.features import Feature, FeatureProgram, as_feature
 from predmarket.logic.induction.traders import Trader, TradingContext
-from predmarket.logic.sentences import parse_sentence
+from predmarket.logic.induction.canonical import canonical as parse_sentence
 
 __all__ = ["FirmDay", "TradingFirm"]
 
@@ -193,27 +193,11 @@ class FirmDay:
                                       past_price=past_price)
         K = len(trades)
         patterns, holdings, cash = [], [], np.zeros(K)
-        held_lists = []
-        needed: dict[Any, None] = {}
         for row, (k, trade) in enumerate(trades):
             acc = firm.accounts[k]
             held = list(acc.shares)
-            held_lists.append(held)
-            needed.update(dict.fromkeys(trade))
-            needed.update(dict.fromkeys(held))
-        live = list(needed)
-        col_of = {s: i for i, s in enumerate(live)}
-        table = worlds_table(live) if live else np.zeros((1, 0), dtype=bool)
-        cache: dict[tuple, np.ndarray] = {}
-        for row, (k, trade) in enumerate(trades):
-            acc = firm.accounts[k]
-            cols = tuple(col_of[s] for s in list(trade) + held_lists[row])
-            pat = cache.get(cols)
-            if pat is None:
-                sub = table[:, list(cols)]
-                pat = cache[cols] = np.unique(sub, axis=0) if len(cols) > 1 else np.unique(sub, axis=0)
-            patterns.append(pat)
-            holdings.append(np.array([acc.shares[s] for s in held_lists[row]], dtype=float))
+            patterns.append(worlds_table(tuple(trade) + tuple(held)))
+            holdings.append(np.array([acc.shares[s] for s in held], dtype=float))
             cash[row] = acc.cash
         self.weights = np.array([firm.weight(k) for k in self.traders], dtype=float)
         alive = np.array([firm.alive_budgets(k) for k in self.traders], dtype=bool).reshape(

@@ -40,7 +40,8 @@ from predmarket.logic.induction.firm import TradingFirm
 from predmarket.logic.induction.market_maker import MarketMakerResult, solve_prices
 from predmarket.logic.induction.traders import Trader, TradingContext
 from predmarket.logic.induction.truth import ConsistentWorlds
-from predmarket.logic.sentences import atoms_of, is_price_atom, parse_sentence
+from predmarket.logic.induction.canonical import canonical as parse_sentence
+from predmarket.logic.sentences import is_price_atom
 
 __all__ = ["LogicalInductor"]
 
@@ -87,7 +88,7 @@ class LogicalInductor:
     def __init__(self, firm: TradingFirm | Sequence[Trader], *, sentences: Any = (),
                  deductive: Any = None, tie_rule: str = "false_at_equality",
                  budgets: Sequence[float] = (1, 2, 3, 4), max_atoms: int = 16,
-                 initial_price: float = 0.5, tolerance_floor: float = 1e-12):
+                 initial_price: float = 0.5, tolerance_floor: float = 1e-10):
         if isinstance(firm, TradingFirm):
             self.firm = firm
         else:
@@ -115,6 +116,7 @@ class LogicalInductor:
         self.results: list[MarketMakerResult] = []
         self.sentences_of_day: list[tuple] = []
         self.theorems: frozenset = frozenset()
+        self._open: set = set()  # held sentences known to be open under the current theorems
 
     # ------------------------------------------------------------------ price lookup
     def lookup(self, day: int, sentence: Any) -> float:
@@ -164,13 +166,18 @@ class LogicalInductor:
         if new:
             self.worlds.add_theorems(new)
         self.theorems = theorems
-        held = self.firm.held_sentences()
-        if held and new:
-            tab = self.worlds.table(held)
-            settled = {s: bool(tab[0, j]) for j, s in enumerate(held)
-                       if tab[:, j].all() or not tab[:, j].any()}
+        if new:
+            self._open = set()
+        held = [s for s in self.firm.held_sentences() if s not in self._open]
+        if held:
+            settled = {}
+            for s in held:
+                column = self.worlds.table((s,))[:, 0]
+                if column.all() or not column.any():
+                    settled[s] = bool(column[0])
             if settled:
                 self.firm.settle(settled)
+            self._open.update(s for s in held if s not in settled)
         listed = tuple(dict.fromkeys(parse_sentence(s) for s in self._listed(n)))
         past = self._past(n)
         context = TradingContext(n, theorems, listed, past)
@@ -185,7 +192,7 @@ class LogicalInductor:
                     if d == n:
                         priced.setdefault(ref, len(priced))
         for s in priced:
-            for a in atoms_of(s):
+            for a in s.free_symbols:
                 if is_price_atom(a):
                     self.price_atoms.add(a)
         day_firm = self.firm.prepare(n, trades, priced, past, self.worlds.table)

@@ -180,12 +180,76 @@ def solve_prices(
         return MarketMakerResult(p, np.zeros(0), 0.0, float(tolerance), 0, "newton")
 
     q, J = evaluate(p, True)
+    iterations = 0
+    sweeps = 0
+    worst = worst_case_value(q, p)
+    method = "newton"
+    history: list[np.ndarray] = []
+    for _round in range(max_sweeps + 1):
+        p, q, J, steps = _newton(evaluate, p, q, J, s, max_newton, xtol)
+        iterations += steps
+        worst = worst_case_value(q, p)
+        if worst <= tolerance:
+            return MarketMakerResult(p, q, worst, float(tolerance), iterations + sweeps, method)
+        if _round == max_sweeps:
+            break
+        # Newton stalled (typically on a flat piece of q): solve the worst coordinates'
+        # one-dimensional problems exactly, then resume Newton from there.
+        method = "newton+coordinate"
+        sweeps += 1
+        terms = np.maximum(q * (1.0 - p), -q * p)
+        block = np.argsort(-terms)[: max(1, int(np.count_nonzero(terms > tolerance / m)))]
+        # Newton stalls where p sits on a kink of q and the analytic Jacobian describes
+        # the wrong side: retry with central differences across the kink in the block.
+        J_fd = J.copy()
+        for j in block:
+            h = 1e-7
+            up, down = p.copy(), p.copy()
+            up[j] = min(1.0, p[j] + h)
+            down[j] = max(0.0, p[j] - h)
+            J_fd[:, j] = (evaluate(up, False)[0] - evaluate(down, False)[0]) / (up[j] - down[j])
+        p_fd, q_fd, J_new, steps = _newton(evaluate, p, q, J_fd, s, 1, xtol)
+        if steps and worst_case_value(q_fd, p_fd) < worst_case_value(q, p):
+            iterations += steps
+            p, q, J = p_fd, q_fd, evaluate(p_fd, True)[1]
+            continue
+        history.append(p.copy())
+        for i in block:
+            p[i] = _solve_coordinate(evaluate, p, i, s[i])
+        q = evaluate(p, False)[0]
+        # Coupled coordinates solved one at a time zigzag toward the solution; extrapolate
+        # along the displacement of the last one and two rounds while that lowers the
+        # worst-case value.
+        best = worst_case_value(q, p)
+        for back in (1, 2):
+            if len(history) < back:
+                continue
+            step = p - history[-back]
+            for j in range(1, 40):
+                trial = np.clip(p + (2.0**j) * step, 0.0, 1.0)
+                q_trial = evaluate(trial, False)[0]
+                value = worst_case_value(q_trial, trial)
+                if value >= best:
+                    break
+                p, q, best = trial, q_trial, value
+        q, J = evaluate(p, True)
+    raise PredmarketError(
+        f"the market maker found no prices within tolerance {tolerance:.3g}: best worst-case "
+        f"value {worst:.3g} after {iterations} Newton steps and {sweeps} coordinate rounds "
+        f"over {m} sentences; expected a value <= the tolerance"
+    )
+
+
+def _newton(evaluate: Evaluate, p, q, J, s, max_newton: int, xtol: float):
+    """Semismooth Newton on :math:`G(p) = p - \\Pi(p + q/s)` with backtracking on
+    :math:`\\|G\\|_2^2`; returns the last accepted point and the number of steps."""
+    m = p.size
     G = _residual(p, q, s)
     norm = float(np.dot(G, G))
-    iterations = 0
-    for iterations in range(1, max_newton + 1):
+    steps = 0
+    for steps in range(1, max_newton + 1):
         if np.max(np.abs(G)) <= xtol:
-            break
+            return p, q, J, steps - 1
         z = p + q / s
         free = (z > 0.0) & (z < 1.0)
         H = np.eye(m)
@@ -206,49 +270,55 @@ def solve_prices(
                 break
             t *= 0.5
         if not accepted:
-            break
+            return p, q, J, steps - 1
         if J_new is None:
             J_new = evaluate(p_new, True)[1]
         p, q, J, G, norm = p_new, q_new, J_new, G_new, norm_new
-    worst = worst_case_value(q, p)
-    if worst <= tolerance:
-        return MarketMakerResult(p, q, worst, float(tolerance), iterations, "newton")
+    return p, q, J, steps
 
-    # Fallback: Gauss-Seidel over coordinates, each a 1-D complementarity problem.
-    def coordinate(i: int, x: float) -> float:
-        trial = p.copy()
+
+def _solve_coordinate(evaluate: Evaluate, p: np.ndarray, i: int, scale: float) -> float:
+    """Solve coordinate ``i``'s one-dimensional complementarity problem, others fixed.
+
+    By continuity one of three holds: :math:`q_i(1) \\ge 0` (price 1), :math:`q_i(0) \\le 0`
+    (price 0), or :math:`q_i` changes sign on :math:`(0, 1)`, where a root is bracketed
+    and found by the Illinois variant of regula falsi, with a bisection step every third
+    step (at most 200 evaluations).
+    """
+    trial = p.copy()
+
+    def f(x: float) -> float:
         trial[i] = x
-        return float(evaluate(trial, False)[0][i])
+        return float(evaluate(trial, False)[0][i]) / scale
 
-    sweeps = 0
-    for sweeps in range(1, max_sweeps + 1):
-        for i in range(m):
-            hi_val = coordinate(i, 1.0)
-            if hi_val >= 0.0:
-                p[i] = 1.0
-                continue
-            lo_val = coordinate(i, 0.0)
-            if lo_val <= 0.0:
-                p[i] = 0.0
-                continue
-            lo, hi = 0.0, 1.0
-            for _ in range(60):
-                mid = 0.5 * (lo + hi)
-                if coordinate(i, mid) > 0.0:
-                    lo = mid
-                else:
-                    hi = mid
-                if hi - lo <= 1e-15:
-                    break
-            p[i] = 0.5 * (lo + hi)
-        q = evaluate(p, False)[0]
-        worst = worst_case_value(q, p)
-        if worst <= tolerance:
-            return MarketMakerResult(
-                p, q, worst, float(tolerance), iterations + sweeps, "gauss-seidel"
-            )
-    raise PredmarketError(
-        f"the market maker found no prices within tolerance {tolerance:.3g}: best worst-case "
-        f"value {worst:.3g} after {iterations} Newton steps and {sweeps} Gauss-Seidel sweeps "
-        f"over {m} sentences; expected a value <= the tolerance"
-    )
+    f1 = f(1.0)
+    if f1 >= 0.0:
+        return 1.0
+    f0 = f(0.0)
+    if f0 <= 0.0:
+        return 0.0
+    a, fa, b, fb = 0.0, f0, 1.0, f1
+    side = 0
+    for it in range(200):
+        if it % 3 == 2:
+            x = 0.5 * (a + b)  # a bisection every third step bounds the work
+        else:
+            x = (a * fb - b * fa) / (fb - fa)
+            if not a < x < b:
+                x = 0.5 * (a + b)
+        fx = f(x)
+        if fx == 0.0:
+            return x
+        if fx > 0.0:
+            a, fa = x, fx
+            if side == 1:
+                fb *= 0.5
+            side = 1
+        else:
+            b, fb = x, fx
+            if side == -1:
+                fa *= 0.5
+            side = -1
+        if b - a <= 4e-16:
+            break
+    return 0.5 * (a + b)

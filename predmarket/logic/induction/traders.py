@@ -42,7 +42,7 @@ from typing import Any
 
 from predmarket.errors import InvalidInput
 from predmarket.logic.induction.features import Feature, as_feature, clip, indicator, price
-from predmarket.logic.sentences import parse_sentence
+from predmarket.logic.induction.canonical import canonical as parse_sentence
 
 __all__ = [
     "AffineTrader",

@@ -180,7 +180,13 @@ class ConsistentWorlds:
             )
         rows = 1 << len(atoms)
         codes = np.arange(rows, dtype=np.int64)
-        env: dict = {a: np.bool_(v) for a, v in self.fixed.items()}
+        mentioned: set = set()
+        for sentence in sentences:
+            mentioned |= sentence.free_symbols
+        for c in active:
+            mentioned |= c[1]
+        fixed = self.fixed
+        env: dict = {a: np.bool_(fixed[a]) for a in mentioned if a in fixed}
         for j, a in enumerate(atoms):
             env[a] = ((codes >> j) & 1).astype(bool)
         ok = np.ones(rows, dtype=bool)
@@ -191,5 +197,7 @@ class ConsistentWorlds:
         cols = [np.broadcast_to(self.evaluator(s)(env), (rows,))[ok] for s in sentences]
         tab = np.stack(cols, axis=1) if cols else np.zeros((int(ok.sum()), 0), dtype=bool)
         tab = np.unique(tab, axis=0) if tab.shape[1] else tab[:1]
+        if len(self._cache) >= 50_000:
+            self._cache.clear()
         self._cache[key] = tab
         return tab
