@@ -224,3 +224,11 @@ def test_truth_table_helper_sanity():
     s = parse_sentence("A ^ B ^ C")
     models = sum(1 for _, v in truth_table(s, [A, B, C]) if v)
     assert models == 4
+
+
+def test_atoms_as_two_state_variables():
+    assert parse_sentence('A == "True" & B == yes & C != 0') == parse_sentence("A & B & C")
+    assert parse_sentence("A == no | B != on") == parse_sentence("~A | ~B")
+    for bad in ["A == maybe", "A ==", "A == (B)", "A != 2"]:
+        with pytest.raises(EventSyntaxError):
+            parse_sentence(bad)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from predmarket.errors import InvalidInput, MarketClosed
+from predmarket.errors import ImpossibleEvent, InvalidInput, MarketClosed
 from predmarket.logic import negate, parse_sentence, price_atom, self_referential
 from predmarket.logic.selfref import (
     GodelianAsset,
@@ -220,7 +220,9 @@ def test_price_atoms_in_a_worlds_market_settle_at_the_close():
     proofs = close_day(m, 1, history)
     assert set(proofs) == {negate(below), negate(chi)}
     assert history.lookup(1, "A") == 0.7 and history.lookup(1, chi) == 0.4
-    assert m.price(below) == 0.0 and m.price(chi) == 0.0
+    assert m.prices([below, chi]) == {below: 0.0, chi: 0.0}
+    with pytest.raises(ImpossibleEvent):
+        m.price(chi)
     assert math.isclose(m.price("A"), 0.7)  # settling the price atoms moved nothing else
     # the same verdicts through a deductive process reading the same history
     process = history.process([below, chi])

@@ -208,7 +208,7 @@ def test_against_brute_force_lmsr(scenario):
         assert math.isclose(got_cost, cost, rel_tol=1e-7, abs_tol=1e-7)
         oracle.commit(name, delta, cost)
         for s in (sentence, "A", "B & ~C"):
-            assert math.isclose(m.price(s), oracle.price(s), abs_tol=1e-9)
+            assert math.isclose(m.prices([s])[parse_sentence(s)], oracle.price(s), abs_tol=1e-9)
         for acct in ("alice", "bob"):
             assert math.isclose(m.min_asset(acct), oracle.worst_after(acct, 0.0, 0.0), abs_tol=1e-7)
         m.check()
@@ -239,7 +239,10 @@ def test_prices_are_coherent(trades, phi, psi, theorems):
     for s, x in trades:
         with contextlib.suppress(ImpossibleEvent):  # a refuted sentence cannot be traded
             m.buy("t", s, x)
-    P = m.price
+
+    def P(text):
+        return m.prices([text])[parse_sentence(text)]
+
     assert math.isclose(P(phi) + P(f"~{phi}"), 1.0, abs_tol=1e-12)
     assert P(f"{phi} & {psi}") <= P(phi) + 1e-12
     assert math.isclose(P(f"{phi} | {psi}"), P(phi) + P(psi) - P(f"{phi} & {psi}"), abs_tol=1e-9)
@@ -280,7 +283,9 @@ def test_proofs_narrow_and_settle_a_single_world():
     acct = m.open_account("a", 10.0)
     m.buy(acct, "A & ~B", 3.0)
     assert m.observe_process(process, 1) == [parse_sentence("A -> B")]
-    assert m.n_worlds == 6 and m.price("A & ~B") == 0.0
+    assert m.n_worlds == 6 and m.prices(["A & ~B"])[parse_sentence("A & ~B")] == 0.0
+    with pytest.raises(ImpossibleEvent, match="refuted"):
+        m.price("A & ~B")
     with pytest.raises(ImpossibleEvent):
         m.buy(acct, "A & ~B", 1.0)
     m.observe_process(process, 2)
@@ -459,3 +464,18 @@ def test_all_price_calls_see_every_world():
         )
         assert math.isclose(m.price(text), probs[mask].sum(), abs_tol=1e-12)
     assert len(list(itertools.chain(m.outcomes()))) == 4
+
+
+def test_mapping_observations_and_two_state_atoms():
+    m = WorldsMarket(["A", "B", "C"], liquidity=1.0)
+    m.open_account("x", 10.0)
+    m.buy("x", "A == yes & B != true", 2.0)
+    assert math.isclose(m.price('A == "True"'), m.price("A"))
+    m.observe({"A": True, "B": "no"})
+    assert m.observed == (parse_sentence("A"), parse_sentence("~B"))
+    with pytest.raises(InvalidObservation):
+        m.observe({"C": "maybe"})
+    with pytest.raises(UnknownVariable):
+        m.observe({"Z": True})
+    payouts = m.settle({"C": 0})
+    assert math.isclose(payouts["x"], 2.0)

@@ -18,7 +18,13 @@ Grammar of sentence strings (loosest binding first)::
     or       := xor ( ("|" | "or") xor )*
     xor      := and ( ("^" | "xor") and )*
     and      := unary ( ("&" | "and") unary )*
-    unary    := ("~" | "!" | "not") unary | "(" sentence ")" | NAME | "True" | "False"
+    unary    := ("~" | "!" | "not") unary | "(" sentence ")" | atom | "True" | "False"
+    atom     := NAME ( ("==" | "!=") STATE )?
+    STATE    := true | false | yes | no | 1 | 0 | on | off        # maybe quoted
+
+``NAME == yes`` is ``NAME`` and ``NAME == no`` is ``~NAME``: an atom reads as a two-state
+variable, as in :mod:`predmarket.events`, so an observation written for a
+:class:`~predmarket.market.Market` over true/false variables is a sentence too.
 
 **Canonical form.** Every sentence is rewritten once, when it enters the library:
 implications become disjunctions (:math:`a \\to b \\mapsto \\lnot a \\lor b`), ``ITE``,
@@ -78,11 +84,15 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _KEYWORDS = {"and", "or", "not", "xor", "True", "False"}
 _TOKEN = re.compile(
     r"""\s*(?:
-        (?P<op><->|<=>|->|=>|[&|^~!()])
+        (?P<op><->|<=>|->|=>|==|!=|[&|^~!()])
+      | (?P<string>"[^"]*"|'[^']*')
+      | (?P<number>\d+)
       | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
     )""",
     re.VERBOSE,
 )
+_TRUE_STATES = {"true", "yes", "1", "on", "t", "y"}
+_FALSE_STATES = {"false", "no", "0", "off", "f", "n"}
 
 
 class PriceAtom(sympy.Symbol):
@@ -306,8 +316,24 @@ class _Parser:
                 return sympy.true
             if name == "False":
                 return sympy.false
-            return self.atoms.get(name, sympy.Symbol(name))
+            atom = self.atoms.get(name, sympy.Symbol(name))
+            if self.peek("==", "!="):
+                negated = self.tokens[self.i][1] == "!="
+                self.i += 1
+                truth = self.state()
+                return Not(atom) if truth == negated else atom
+            return atom
         raise self.error("a name, 'True', 'False', '~' or '('")
+
+    def state(self) -> bool:
+        """A truth state after ``==``/``!=``: true/false, yes/no, 1/0, on/off (maybe quoted)."""
+        if self.i < len(self.tokens) and self.tokens[self.i][0] in ("name", "string", "number"):
+            kind, value, _ = self.tokens[self.i]
+            text = value[1:-1] if kind == "string" else value
+            if text.strip().lower() in _TRUE_STATES | _FALSE_STATES:
+                self.i += 1
+                return text.strip().lower() in _TRUE_STATES
+        raise self.error("a truth state (true/false, yes/no, 1/0, on/off)")
 
 
 def _check_atom(symbol: sympy.Symbol) -> None:

@@ -41,7 +41,7 @@ References
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +71,9 @@ from predmarket.logic.worlds import DEFAULT_MAX_WORLDS, WorldSet, enumerate_worl
 from predmarket.scoring import check_liquidity
 
 __all__ = ["WorldsMarket"]
+
+_TRUE = {"true", "yes", "1", "t", "y"}
+_FALSE = {"false", "no", "0", "f", "n"}
 
 
 def _finite_number(name: str, value: Any) -> float:
@@ -348,10 +351,17 @@ class WorldsMarket:
         .. math:: P(\\varphi \\mid \\psi) = \\frac{\\sum_{w \\models \\varphi\\wedge\\psi}
                   e^{q_w/b}}{\\sum_{w \\models \\psi} e^{q_w/b}}
 
-        A sentence false in every world still possible has price 0 (a refuted sentence); a
-        condition false in every such world raises :class:`ImpossibleEvent`.
+        As in :meth:`predmarket.market.Market.price`, a sentence false in every world still
+        possible (refuted) raises :class:`ImpossibleEvent`, and so does such a condition;
+        :meth:`prices` reports a refuted sentence as 0 instead.
         """
-        a = self._mask(self.event(event))
+        sentence = self.event(event)
+        a = self._mask(sentence)
+        if not (a & self._alive).any():
+            raise ImpossibleEvent(
+                f"sentence {sentence_to_string(sentence)!r} is false in every world still "
+                f"possible (refuted by the proofs observed)"
+            )
         if given is None:
             return float(min(1.0, math.exp(self._log_mass(a) - self._log_total)))
         b = self._mask(self.event(given))
@@ -364,7 +374,8 @@ class WorldsMarket:
         return float(min(1.0, math.exp(self._log_mass(a & b) - log_b)))
 
     def prices(self, sentences: Iterable[Any] | None = None) -> dict:
-        """``{sentence: price}`` for the listed sentences (default: :attr:`sentences`)."""
+        """``{sentence: price}`` for the listed sentences (default: :attr:`sentences`); a
+        refuted sentence has price 0 here."""
         chosen = self.sentences if sentences is None else [self.event(s) for s in sentences]
         return {
             s: float(min(1.0, math.exp(self._log_mass(self._mask(s)) - self._log_total)))
@@ -465,6 +476,9 @@ class WorldsMarket:
         """A proof arrives: remove the worlds where it is false (several proofs may be given
         as a list). Later trades use the narrowed worlds; every trade still settles at the
         final settlement.
+
+        A mapping ``{atom: True/False}`` (the form of the simulation layer's world outcomes)
+        is read as the proofs of those literals.
 
         Raises
         ------
@@ -603,7 +617,9 @@ class WorldsMarket:
         return atom
 
     def _proofs(self, proof: Any) -> list[Boolean]:
-        if isinstance(proof, str | bool | Boolean):
+        if isinstance(proof, Mapping):
+            items = [self._literal(k, v) for k, v in proof.items()]
+        elif isinstance(proof, str | bool | Boolean):
             items = [proof]
         elif isinstance(proof, Iterable):
             items = list(proof)
@@ -620,6 +636,24 @@ class WorldsMarket:
                 )
             out.append(s)
         return out
+
+    def _literal(self, atom: Any, value: Any) -> Boolean:
+        """``{atom: truth}`` (as the simulation layer's worlds give outcomes) as a proof."""
+        a = self._atom(atom)
+        if a not in self.worlds.index:
+            raise UnknownVariable(f"observation names {a}, which is not an atom of this market")
+        text = (
+            str(value).strip().lower()
+            if isinstance(value, str | bool | int | np.bool_ | np.integer)
+            else None
+        )
+        if text in _TRUE:
+            return a
+        if text in _FALSE:
+            return Not(a)
+        raise InvalidObservation(
+            f"observation of {a} must be True or False (or yes/no, 1/0), got {value!r}"
+        )
 
     def _require_open(self) -> None:
         if self._settled:
