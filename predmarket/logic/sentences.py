@@ -44,6 +44,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -425,6 +426,18 @@ def parse_sentence(sentence: Any, *, atoms: Mapping[str, sympy.Symbol] | None = 
     >>> parse_sentence("~~A & (B <-> A)") == parse_sentence("A & (A <-> B)")
     True
     """
+    if not atoms and isinstance(sentence, str | Boolean):
+        return _parse_cached(sentence)
+    return _parse(sentence, atoms)
+
+
+@functools.lru_cache(maxsize=100_000)
+def _parse_cached(sentence: str | Boolean) -> Boolean:
+    # Sentences are immutable values: the same text or formula always gives the same result.
+    return _parse(sentence, None)
+
+
+def _parse(sentence: Any, atoms: Mapping[str, sympy.Symbol] | None) -> Boolean:
     mapping = dict(atoms or {})
     for name, symbol in mapping.items():
         if not isinstance(name, str) or not isinstance(symbol, sympy.Symbol):
