@@ -187,6 +187,7 @@ class FirmDay:
                 term_col.append(today_index[s])
                 term_sent.append(s)
         self.term_sent = term_sent
+        self.features = features
         self.term_col = np.array(term_col, dtype=np.intp)
         self.term_trader = np.array(term_trader, dtype=np.intp)
         self.program = FeatureProgram(features, day=day, today_index=today_index,
@@ -213,6 +214,34 @@ class FirmDay:
                           * live_weight[self.term_trader] * bounds, minlength=self.m)
         self.magnitude = mag
         self.scale = np.where(mag > 0, mag, 1.0)
+
+    def components(self) -> np.ndarray:
+        """A label per priced sentence; :math:`q_i` depends only on prices with its label.
+
+        Sentences are joined when one trader trades both, or trades one with a quantity that
+        reads today's price of the other (the budget factor couples all of a trader's
+        sentences).
+        """
+        parent = list(range(self.m))
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        groups: dict[int, set[int]] = {}
+        for t, f in enumerate(self.features):
+            cols = groups.setdefault(int(self.term_trader[t]), set())
+            cols.add(int(self.term_col[t]))
+            cols.update(self.index[s] for s, d in f.prices() if d == self.day)
+        for cols in groups.values():
+            first, *rest = cols
+            for c in rest:
+                a, b = find(first), find(c)
+                if a != b:
+                    parent[b] = a
+        return np.array([find(i) for i in range(self.m)], dtype=np.intp)
 
     def evaluate(self, p: np.ndarray, jacobian: bool = False):
         xi, G = self.program.evaluate(p, jacobian=jacobian)

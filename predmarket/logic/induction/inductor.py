@@ -88,7 +88,7 @@ class LogicalInductor:
     def __init__(self, firm: TradingFirm | Sequence[Trader], *, sentences: Any = (),
                  deductive: Any = None, tie_rule: str = "false_at_equality",
                  budgets: Sequence[float] = (1, 2, 3, 4), max_atoms: int = 16,
-                 initial_price: float = 0.5, tolerance_floor: float = 1e-10):
+                 initial_price: float = 0.5, tolerance_floor: float = 1e-9):
         if isinstance(firm, TradingFirm):
             self.firm = firm
         else:
@@ -199,7 +199,8 @@ class LogicalInductor:
         previous = self.prices[-1] if self.prices else {}
         start = np.array([previous.get(s, self.initial_price) for s in priced], dtype=float)
         tol = max(2.0 ** (-min(n, 1000)), self.tolerance_floor * float(day_firm.magnitude.sum()))
-        result = solve_prices(day_firm.evaluate, start, tolerance=tol, scale=day_firm.scale)
+        result = solve_prices(day_firm.evaluate, start, tolerance=tol, scale=day_firm.scale,
+                              components=day_firm.components())
         prices = {s: float(result.prices[i]) for s, i in priced.items()}
         day_firm.commit(result.prices)
         self.day = n

@@ -134,6 +134,7 @@ def solve_prices(
     max_newton: int = 60,
     max_sweeps: int = 60,
     xtol: float = 1e-13,
+    components: np.ndarray | None = None,
 ) -> MarketMakerResult:
     """Prices :math:`p \\in [0,1]^m` with :math:`\\max_W W(T(p)) \\le` ``tolerance``.
 
@@ -154,6 +155,11 @@ def solve_prices(
     xtol : float
         Newton keeps refining until :math:`\\|G\\|_\\infty \\le` ``xtol`` even once the
         tolerance is met, so that small traders still move the price.
+    components : int array, optional
+        A label per sentence such that :math:`q_i` depends only on the prices of sentences
+        with the label of :math:`i`. Sentences alone in their component are solved first,
+        all at once, by a vectorised safeguarded Newton method on their brackets; the
+        coupled ones then by semismooth Newton with that fallback.
 
     Raises
     ------
@@ -179,8 +185,45 @@ def solve_prices(
     if m == 0:
         return MarketMakerResult(p, np.zeros(0), 0.0, float(tolerance), 0, "newton")
 
-    q, J = evaluate(p, True)
     iterations = 0
+    if components is not None:
+        labels = np.asarray(components)
+        if labels.shape != (m,):
+            raise InvalidInput(f"components must give one label per sentence ({m})")
+        _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+        single = counts[inverse] == 1
+        if single.any():
+            p, iterations = _solve_separable(evaluate, p, np.flatnonzero(single), s, tolerance / m)
+        coupled = np.flatnonzero(~single)
+        if coupled.size == 0:
+            q = evaluate(p, False)[0]
+            worst = worst_case_value(q, p)
+            if worst <= tolerance:
+                return MarketMakerResult(p, q, worst, float(tolerance), iterations, "bracketed")
+        elif coupled.size < m:
+            base = p.copy()
+
+            def evaluate_block(x: np.ndarray, jacobian: bool):
+                full = base.copy()
+                full[coupled] = x
+                qq, JJ = evaluate(full, jacobian)
+                return qq[coupled], (JJ[np.ix_(coupled, coupled)] if jacobian else None)
+
+            rest = tolerance - _separable_worst(evaluate, p, single)
+            part_tol = rest if rest > 0.0 else 0.5 * tolerance
+            try:
+                res = solve_prices(evaluate_block, p[coupled], tolerance=part_tol, scale=s[coupled],
+                                   max_newton=max_newton, max_sweeps=max_sweeps, xtol=xtol)
+                p[coupled] = res.prices
+                iterations += res.iterations
+            except PredmarketError:
+                pass
+            q = evaluate(p, False)[0]
+            worst = worst_case_value(q, p)
+            if worst <= tolerance:
+                return MarketMakerResult(p, q, worst, float(tolerance), iterations, "bracketed+newton")
+
+    q, J = evaluate(p, True)
     sweeps = 0
     worst = worst_case_value(q, p)
     method = "newton"
@@ -275,6 +318,69 @@ def _newton(evaluate: Evaluate, p, q, J, s, max_newton: int, xtol: float):
             J_new = evaluate(p_new, True)[1]
         p, q, J, G, norm = p_new, q_new, J_new, G_new, norm_new
     return p, q, J, steps
+
+
+def _separable_worst(evaluate: Evaluate, p: np.ndarray, mask: np.ndarray) -> float:
+    q = evaluate(p, False)[0]
+    return worst_case_value(q[mask], p[mask])
+
+
+def _solve_separable(evaluate: Evaluate, p: np.ndarray, idx: np.ndarray, s: np.ndarray,
+                     term_tol: float) -> tuple[np.ndarray, int]:
+    """Solve the one-dimensional problems of the coordinates ``idx`` all at once.
+
+    Each :math:`q_i` (``i`` in ``idx``) depends on :math:`p_i` alone, so one evaluation
+    gives every coordinate's value at its own trial point. Per coordinate: price 1 if
+    :math:`q_i(1) \\ge 0`, price 0 if :math:`q_i(0) \\le 0`, otherwise a root in a bracket
+    :math:`q_i(a) > 0 > q_i(b)` that shrinks at every step: a Newton step when it stays
+    inside the bracket and the last step at least halved :math:`|q_i|`, else bisection.
+    """
+    p = p.copy()
+    x = p[idx].copy()
+    evals = 0
+
+    def values(trial: np.ndarray, jacobian: bool):
+        nonlocal evals
+        evals += 1
+        full = p.copy()
+        full[idx] = trial
+        q, J = evaluate(full, jacobian)
+        d = None if J is None else J[idx, idx] / s[idx]
+        return q[idx] / s[idx], d
+
+    f1, _ = values(np.ones_like(x), False)
+    f0, _ = values(np.zeros_like(x), False)
+    done = np.zeros(x.size, dtype=bool)
+    x[f1 >= 0.0] = 1.0
+    done |= f1 >= 0.0
+    zero = (~done) & (f0 <= 0.0)
+    x[zero] = 0.0
+    done |= zero
+    lo = np.zeros_like(x)
+    hi = np.ones_like(x)
+    fx, dfx = values(x, True)
+    last = np.abs(fx) * 2.0 + 1.0
+    for _ in range(200):
+        active = ~done
+        # the bracket update and the stopping rule
+        pos = active & (fx > 0.0)
+        neg = active & (fx < 0.0)
+        lo[pos] = x[pos]
+        hi[neg] = x[neg]
+        done |= active & ((fx == 0.0) | (hi - lo <= 4e-16)
+                          | (np.abs(fx) * s[idx] <= term_tol * 1e-3))
+        if done.all():
+            break
+        active = ~done
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = x - fx / dfx
+        ok = active & np.isfinite(newton) & (newton > lo) & (newton < hi) & (np.abs(fx) <= 0.5 * last)
+        step = np.where(ok, newton, 0.5 * (lo + hi))
+        last = np.where(active, np.abs(fx), last)
+        x = np.where(active, step, x)
+        fx, dfx = values(x, True)
+    p[idx] = x
+    return p, evals
 
 
 def _solve_coordinate(evaluate: Evaluate, p: np.ndarray, i: int, scale: float) -> float:
