@@ -271,6 +271,8 @@ class BudgetedDay:
 
     def trade(self, xi: np.ndarray, Gxi: np.ndarray | None, p: np.ndarray):
         """The firm's quantities :math:`q(p)` per priced sentence (and :math:`\\partial q/\\partial p`)."""
+        if self.K == 0:
+            return np.zeros(self.m), (None if Gxi is None else np.zeros((self.m, self.m)))
         _, M, arg, s = self.factors(xi, p)
         c = s @ self.bw  # (K,)
         wc = (self.weights * c)[self.term_trader]
@@ -293,6 +295,8 @@ class BudgetedDay:
     def lowest_after(self, xi: np.ndarray, p: np.ndarray) -> np.ndarray:
         """Per trader, :math:`\\min_\\sigma (V_\\sigma + v_\\sigma(p))`: its lowest plausible value
         once today's trade is done."""
+        if self.K == 0:
+            return np.zeros(0)
         v = self.trade_values(xi, p)
         after = self.past + v
         padded = np.where(self.pad_ok, after[self.pad_safe], np.inf)

@@ -114,6 +114,7 @@ class LogicalInductor:
         self.day = 0
         self.prices: list[dict] = []  # prices[n-1] = {sentence: P_n}
         self.results: list[MarketMakerResult] = []
+        self.magnitudes: list[float] = []  # the firm's magnitude bound, day by day
         self.sentences_of_day: list[tuple] = []
         self.theorems: frozenset = frozenset()
         self._open: set = set()  # held sentences known to be open under the current theorems
@@ -206,8 +207,23 @@ class LogicalInductor:
         self.day = n
         self.prices.append(prices)
         self.results.append(result)
+        self.magnitudes.append(float(day_firm.magnitude.sum()))
         self.sentences_of_day.append(tuple(priced))
         return prices
+
+    def tolerance(self, day: int) -> float:
+        """The market-maker tolerance used on ``day``: :math:`\\max(2^{-n}, \\epsilon)`."""
+        return max(2.0 ** (-min(day, 1000)), self.tolerance_floor * self.magnitudes[day - 1])
+
+    def verify(self) -> bool:
+        """True when every day's prices pass the MarketMaker condition at that day's
+        tolerance (:func:`~predmarket.logic.induction.market_maker.verify_prices`)."""
+        from predmarket.logic.induction.market_maker import verify_prices
+
+        return all(
+            verify_prices(r.trade, r.prices, self.tolerance(n))
+            for n, r in enumerate(self.results, start=1)
+        )
 
     def run(self, days: int, *, show_progress: bool = False) -> list[dict]:
         """Run ``days`` more days; returns their price dictionaries."""
