@@ -102,13 +102,12 @@ def test_provability_induction_before_proofs_arrive():
     pt = np.array([li.price(T(n), n) for n in range(1, 201)])
     pr = np.array([li.price(R(n), n) for n in range(1, 201)])
     assert pt[0] == pr[0] == 0.5
-    for n in range(150, 201):
-        assert T(n) not in li.theorems or n + lag <= 200
-        assert T(n) not in li.theorems if n + lag > 200 else True
     assert pt[149:].min() >= 0.9
     assert pr[149:].max() <= 0.1
-    # on day n itself the sentence was still open
-    assert all(T(n) not in li.prices[n - 1] or n + lag > n for n in range(1, 201))
+    # on the day each was priced, neither was settled yet; both are settled lag days later
+    for n in range(150, 198):
+        assert not {T(n), R(n), negate(R(n))} & deductive.theorems(n)
+        assert {T(n), negate(R(n))} <= deductive.theorems(n + lag)
 
 
 # ----------------------------------------------------------------------------- calibration
