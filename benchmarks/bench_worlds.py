@@ -13,6 +13,11 @@ What is measured (one JSON line per case, each with a baseline run in the same p
     ``k`` = 60 and 300 atoms chained by equivalences (2 worlds), where :math:`2^k` rows are
     out of reach; the baseline is sympy's own ``satisfiable(all_models=True)`` on the
     conjunction (the pure-Python fallback).
+``enumerate_random_3cnf``
+    a random 3-CNF over 40 atoms with 120 clauses (seeded; about 19,000 models), against
+    sympy's ``satisfiable(all_models=True)``. Blocking-clause enumeration pays one solver
+    call per world; sympy's DPLL enumerator backtracks instead and is faster when the
+    models run into the tens of thousands.
 ``worlds_market_days``
     the issue's scenario on a ``WorldsMarket``: ``K`` atomic sentences; day ``n`` reveals
     atom ``n`` (for ``n <= K``) as a proof and adds one trader; every trader ``i`` pushes the
@@ -88,11 +93,11 @@ def _sparse_case(k: int) -> dict:
     from predmarket.logic.worlds import enumerate_worlds
 
     atoms = [f"p{i}" for i in range(k)]
-    theorems = [f"p{i} <-> p{i + 1}" for i in range(k - 1)]
+    theorems = [parse_sentence(f"p{i} <-> p{i + 1}") for i in range(k - 1)]  # both get formulas
     t0 = time.perf_counter()
     w = enumerate_worlds(atoms, theorems)
     ours = time.perf_counter() - t0
-    formula = sympy.And(*(parse_sentence(t) for t in theorems))
+    formula = sympy.And(*theorems)
     t0 = time.perf_counter()
     models = list(satisfiable(formula, all_models=True))
     baseline = time.perf_counter() - t0
@@ -105,6 +110,41 @@ def _sparse_case(k: int) -> dict:
         "baseline_seconds": round(baseline, 5),
         "speedup": round(baseline / ours, 2),
         "same_worlds": len(models) == len(w),
+    }
+
+
+def _random_3cnf_case(k: int, ratio: float, seed: int) -> dict:
+    from sympy.logic.inference import satisfiable
+
+    from predmarket.logic.sentences import parse_sentence
+    from predmarket.logic.worlds import enumerate_worlds
+
+    rng = np.random.default_rng(seed)
+    clauses = []
+    for _ in range(int(ratio * k)):
+        picks = rng.choice(k, size=3, replace=False)
+        signs = rng.random(3) < 0.5
+        clauses.append(
+            " | ".join(("~" if s else "") + f"x{i}" for i, s in zip(picks, signs, strict=True))
+        )
+    theorems = [parse_sentence(c) for c in clauses]
+    t0 = time.perf_counter()
+    w = enumerate_worlds([f"x{i}" for i in range(k)], theorems, max_worlds=1 << 20)
+    ours = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    n_models = sum(1 for _ in satisfiable(sympy.And(*theorems), all_models=True))
+    baseline = time.perf_counter() - t0
+    return {
+        "case": "enumerate_random_3cnf",
+        "k": k,
+        "clauses": len(clauses),
+        "seed": seed,
+        "worlds": len(w),
+        "seconds": round(ours, 4),
+        "baseline": "sympy satisfiable(all_models=True)",
+        "baseline_seconds": round(baseline, 4),
+        "speedup": round(baseline / ours, 2),
+        "same_worlds": n_models == len(w),
     }
 
 
@@ -126,11 +166,11 @@ def _days_case(K: int, days: int) -> dict:
                 traders.append(i)
                 m.open_account(f"t{i}", 1e6)
             for i in traders:
-                p = m.price(names[i])
+                (p,) = m.prices([names[i]]).values()  # 0 or 1 once revealed
                 if 0.0 < p < 1.0 and abs(p - 0.5) > 1e-12:
                     m.target(f"t{i}", names[i], p + 0.5 * (0.5 - p))
             m.prices([names[i] for i in range(K)])
-        return m, [m.price(n) for n in names]
+        return m, list(m.prices(names).values())
 
     def run_core():
         space = OutcomeSpace([Variable(n, ["0", "1"]) for n in names])
@@ -223,6 +263,7 @@ def cases():
         yield _enumerate_case(k, m)
     for k in (60, 300):
         yield _sparse_case(k)
+    yield _random_3cnf_case(40, 3.0, 0)
     for K, days in [(8, 100), (12, 100), (16, 100)]:
         yield _days_case(K, days)
     yield _prices_case(12, 200)

@@ -225,6 +225,38 @@ class SatSolver:
             return None
         return {a: bool(model.get(a, False)) for a in atoms}
 
+    def enumerate(self, atoms: Sequence, limit: int) -> list[np.ndarray] | None:
+        """Every assignment of ``atoms`` that extends to a model, by blocking clauses.
+
+        Returns the assignments (Boolean rows in the order of ``atoms``), or ``None`` when
+        there are more than ``limit``. Each solver call finds one new assignment.
+        """
+        rows: list[np.ndarray] = []
+        if self._pysat is None:
+            while True:
+                model = self.solve({}, atoms=atoms)
+                if model is None:
+                    return rows
+                if len(rows) >= limit:
+                    return None
+                rows.append(np.array([model[a] for a in atoms], dtype=bool))
+                if not atoms:
+                    return rows
+                self.block(model)
+        ids = np.array([self.encoding.atom(a) for a in atoms], dtype=np.int64)
+        solver = self._pysat
+        while solver.solve():
+            self.calls += 1
+            if len(rows) >= limit:
+                return None
+            model = np.asarray(solver.get_model(), dtype=np.int64)
+            bits = model[ids - 1] > 0  # the model lists variables 1..n in order
+            rows.append(bits)
+            if not len(ids):
+                break
+            solver.add_clause(np.where(bits, -ids, ids).tolist())
+        return rows
+
     def close(self) -> None:
         if self._pysat is not None:
             self._pysat.delete()
@@ -511,29 +543,22 @@ def enumerate_worlds(
     for group_atoms, group_theorems in sorted(groups, key=lambda g: -len(g[1])):
         limit = math.floor(budget)
         sat = SatSolver(group_theorems, solver=name)
-        rows = []
-        while True:
-            model = sat.solve({}, atoms=group_atoms)
-            if model is None:
-                break
-            if len(rows) >= limit:
-                sat.close()
-                raise SpaceTooLarge(
-                    f"more than max_worlds={max_worlds} worlds over {len(atoms)} atoms are "
-                    f"consistent with the theorems; raise max_worlds or add theorems"
-                )
-            rows.append([model[a] for a in group_atoms])
-            if not group_atoms:
-                break
-            sat.block(model)
+        rows = sat.enumerate(group_atoms, limit)
         sat.close()
+        if rows is None:
+            raise SpaceTooLarge(
+                f"more than max_worlds={max_worlds} worlds over {len(atoms)} atoms are "
+                f"consistent with the theorems; raise max_worlds or add theorems"
+            )
         if not rows:
+            shown = sorted(map(str, group_theorems))
+            more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
             raise InvalidObservation(
-                f"the theorems are inconsistent: no world satisfies {sorted(map(str, group_theorems))}"
+                f"the theorems are inconsistent: no world satisfies {shown[:5]}{more}"
             )
         budget /= len(rows)
         if group_atoms:
-            tables.append((group_atoms, np.array(rows, dtype=bool).reshape(len(rows), -1)))
+            tables.append((group_atoms, np.vstack(rows)))
     for a in free:
         tables.append(([a], np.array([[False], [True]])))
     return WorldSet(atoms, _product(atoms, tables))
