@@ -236,3 +236,19 @@ def test_settled_sentences_become_cash():
     li.run(2)
     assert all(A not in acc.shares for acc in li.firm.accounts)
     check_every_day(li)
+
+
+def test_teaching_example_runs(capsys):
+    """The teaching example's walk runs (30 days) and its prices pass the check."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "teaching_logical_induction.py"
+    spec = importlib.util.spec_from_file_location("teaching_logical_induction", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    li = module.build()
+    paths = module.walk(li, 30)
+    assert li.verify()
+    assert np.mean(paths["T"][15:]) > 0.6 > 0.4 > np.mean(paths["R"][15:])
+    assert "MarketMaker check: True" in capsys.readouterr().out
