@@ -183,3 +183,17 @@ def test_bad_input():
     with pytest.raises(UnknownVariable):
         w.truth("B")
     assert np.array_equal(w.truth("A | ~A"), [True, True])
+
+
+def test_sympy_is_the_fallback_without_python_sat(monkeypatch):
+    import sys
+
+    from predmarket.logic.worlds import _choose_solver
+
+    monkeypatch.setitem(sys.modules, "pysat", None)
+    monkeypatch.setitem(sys.modules, "pysat.solvers", None)
+    assert _choose_solver("auto") == "sympy"
+    with pytest.raises(InvalidInput, match="python-sat"):
+        _choose_solver("minisat22")
+    w = enumerate_worlds(["A", "B", "C"], ["A ^ B", "B -> C"])
+    assert rows(w) == brute_force(["A", "B", "C"], ["A ^ B", "B -> C"])

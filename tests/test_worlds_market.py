@@ -479,3 +479,46 @@ def test_mapping_observations_and_two_state_atoms():
         m.observe({"Z": True})
     payouts = m.settle({"C": 0})
     assert math.isclose(payouts["x"], 2.0)
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["x", "y"]), formulas(["A", "B", "L"], leaves=3), st.floats(-10, 10)
+        ),
+        max_size=8,
+    ),
+    st.booleans(),
+    st.booleans(),
+)
+def test_latent_markets_conserve_money_and_bound_loss(trades, a, b_truth):
+    m = WorldsMarket(atoms=["A", "B", "L"], liquidity=2.0, latent=["L"], theorems=["L -> (A | B)"])
+    for name in ("x", "y"):
+        m.open_account(name, 5.0)
+    for name, sentence, x in trades:
+        before = snapshot(m)
+        try:
+            m.buy(name, sentence, x)
+        except (InsufficientFunds, ImpossibleEvent):
+            assert snapshot(m) == before
+        m.check()
+    m.settle({"A": a, "B": b_truth})
+    m.check()
+    for name in ("x", "y"):
+        assert m.cash(name) >= -1e-9
+    assert m.subsidy - m.maker_cash <= m.subsidy + 1e-9
+
+
+def test_deepcopy_gives_an_independent_market():
+    import copy
+
+    m = WorldsMarket(["A", "B"], liquidity=1.0, theorems=["A | B"])
+    m.open_account("x", 5.0)
+    twin = copy.deepcopy(m)
+    twin.buy("x", "A", 2.0)
+    assert m.price("A") != twin.price("A")
+    assert len(m.ledger) == 1 and len(twin.ledger) == 2
+    assert m.cash("x") == 5.0 and twin.cash("x") < 5.0
+    m.check()
+    twin.check()

@@ -40,6 +40,7 @@ References
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -860,6 +861,24 @@ class WorldsMarket:
         self._ledger.append(
             LedgerEntry(len(self._ledger), kind, account, float(cash), parts, values, details or {})
         )
+
+    def __deepcopy__(self, memo) -> WorldsMarket:
+        """An independent market with the same state; the worlds and the past ledger lines
+        (immutable) are shared."""
+        twin = copy.copy(self)
+        twin._logw = self._logw.copy()
+        twin._w = self._w.copy()
+        twin._alive = self._alive.copy()
+        twin._ledger = list(self._ledger)
+        twin._observed = list(self._observed)
+        twin._accounts = {}
+        for name, acct in self._accounts.items():
+            holder = _Holder(name, acct.cash, self._n_outcomes)
+            holder.endowment = acct.endowment
+            holder.holdings = acct.holdings.copy()
+            twin._accounts[name] = holder
+        memo[id(self)] = twin
+        return twin
 
     def __repr__(self) -> str:
         state = "settled" if self._settled else "closed" if self._closed else "open"
