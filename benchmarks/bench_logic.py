@@ -45,13 +45,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from collections import Counter
 import json
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 
 import numpy as np
 import sympy
@@ -111,9 +111,20 @@ def load_baseline():
     target = tempfile.mkdtemp(prefix="bench_logic_")
     try:
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", target,
-             "logicalinduction==0.1.6"],
-            check=True, timeout=120, capture_output=True,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--target",
+                target,
+                "logicalinduction==0.1.6",
+            ],
+            check=True,
+            timeout=120,
+            capture_output=True,
         )
     except (subprocess.SubprocessError, OSError):
         return None
@@ -170,8 +181,9 @@ def k_atoms_baseline(pkg, K: int, max_days: int, budget: float, seed: int = 0) -
     return times
 
 
-def large(days: int, n_sentences: int = 100, n_traders: int = 100, window: int = 12,
-          seed: int = 0) -> dict:
+def large(
+    days: int, n_sentences: int = 100, n_traders: int = 100, window: int = 12, seed: int = 0
+) -> dict:
     rng = np.random.default_rng(seed)
     n_atoms = days + window + 2
     X = sympy.symbols(f"X1:{n_atoms + 1}")
@@ -208,18 +220,34 @@ def large(days: int, n_sentences: int = 100, n_traders: int = 100, window: int =
         slot = i % n_sentences
         kind = i % 3
         if kind == 0:
-            traders.append(ThresholdTrader(slot_source(slot), rng.uniform(0.1, 0.9),
-                                           1 if rng.random() < 0.5 else -1, width=0.1))
+            traders.append(
+                ThresholdTrader(
+                    slot_source(slot),
+                    rng.uniform(0.1, 0.9),
+                    1 if rng.random() < 0.5 else -1,
+                    width=0.1,
+                )
+            )
         elif kind == 1:
             target = rng.uniform(0.2, 0.8)
             traders.append(ClippedLinearTrader(slot_source(slot), lambda ctx, t=target: t))
         else:
-            traders.append(AffineTrader([slot_source(slot), slot_source((slot + 1) % n_sentences)],
-                                        [1.0, -1.0], rng.uniform(-0.3, 0.3),
-                                        1 if rng.random() < 0.5 else -1, width=0.1))
+            traders.append(
+                AffineTrader(
+                    [slot_source(slot), slot_source((slot + 1) % n_sentences)],
+                    [1.0, -1.0],
+                    rng.uniform(-0.3, 0.3),
+                    1 if rng.random() < 0.5 else -1,
+                    width=0.1,
+                )
+            )
     firm = TradingFirm(traders, budgets=(1, 2, 3, 4))
-    li = LogicalInductor(firm, sentences=lambda d: [sentence(i, d) for i in range(n_sentences)],
-                         deductive=GeneratorProcess(batches()), max_atoms=window)
+    li = LogicalInductor(
+        firm,
+        sentences=lambda d: [sentence(i, d) for i in range(n_sentences)],
+        deductive=GeneratorProcess(batches()),
+        max_atoms=window,
+    )
     start = time.perf_counter()
     li.run(days)
     seconds = time.perf_counter() - start
@@ -249,14 +277,22 @@ def main(argv: list[str] | None = None) -> None:
         pkg = load_baseline()
         for K in ks:
             if pkg is None:
-                print(json.dumps({"case": "k_atoms_vs_logicalinduction", "K": K,
-                                  "skipped": "logicalinduction 0.1.6 not installable (offline?)"}))
+                print(
+                    json.dumps(
+                        {
+                            "case": "k_atoms_vs_logicalinduction",
+                            "K": K,
+                            "skipped": "logicalinduction 0.1.6 not installable (offline?)",
+                        }
+                    )
+                )
                 continue
             times = k_atoms_baseline(pkg, K, 100, args.baseline_seconds)
             days = len(times)
             ours = k_atoms_ours(K, days) if days else None
             line = {
-                "case": "k_atoms_vs_logicalinduction", "K": K,
+                "case": "k_atoms_vs_logicalinduction",
+                "K": K,
                 "baseline_days_reached": days,
                 "baseline_seconds": sum(times),
                 "baseline_last_day_seconds": times[-1] if times else None,
@@ -267,8 +303,20 @@ def main(argv: list[str] | None = None) -> None:
             print(json.dumps(line), flush=True)
     result = large(200 if args.quick else 1000)
     targets = {} if args.quick else {"large_1000_days_under_60s": result["seconds"] <= 60.0}
-    print(json.dumps({"case": "large", "sentences": 100, "max_open_atoms": 12,
-                      "traders": 100, "budgets": 4, **result, "targets": targets}), flush=True)
+    print(
+        json.dumps(
+            {
+                "case": "large",
+                "sentences": 100,
+                "max_open_atoms": 12,
+                "traders": 100,
+                "budgets": 4,
+                **result,
+                "targets": targets,
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

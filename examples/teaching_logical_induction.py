@@ -25,7 +25,7 @@ Run::
 from __future__ import annotations
 
 import argparse
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import sympy
@@ -43,18 +43,18 @@ def scale(n: int) -> int:
     return 90 * (n + 2)
 
 
-@lru_cache(maxsize=None)
+@cache
 def theorem(n: int):
     return is_prime(int(sympy.nextprime(scale(n) ** 2)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def refutable(n: int):
     a = int(sympy.nextprime(scale(n)))
     return is_prime(a * int(sympy.nextprime(a)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def chi(n: int):
     return self_referential(f"chi_{n}", n, THRESHOLD)
 
@@ -62,11 +62,16 @@ def chi(n: int):
 def build() -> LogicalInductor:
     facts = [theorem(n) for n in range(1, DAYS + 1)] + [refutable(n) for n in range(1, DAYS + 1)]
     computer = ComputationProcess(facts, lambda n: 30 * n)
-    traders = (threshold_family(theorem, 4, name="T") + threshold_family(refutable, 4, name="R")
-               + threshold_family(chi, 4, name="chi"))
-    return LogicalInductor(TradingFirm(traders, weights="level"),
-                           sentences=lambda n: [theorem(n), refutable(n), chi(n)],
-                           deductive=computer)
+    traders = (
+        threshold_family(theorem, 4, name="T")
+        + threshold_family(refutable, 4, name="R")
+        + threshold_family(chi, 4, name="chi")
+    )
+    return LogicalInductor(
+        TradingFirm(traders, weights="level"),
+        sentences=lambda n: [theorem(n), refutable(n), chi(n)],
+        deductive=computer,
+    )
 
 
 def walk(li: LogicalInductor, days: int = DAYS) -> dict:
@@ -85,13 +90,17 @@ def walk(li: LogicalInductor, days: int = DAYS) -> dict:
         paths["chi"].append(prices[chi(n)])
         facts = sorted(str(s) for s in new if "chi" not in str(s))
         shown = ", ".join(facts[:2]) + (f" (+{len(facts) - 2})" if len(facts) > 2 else "")
-        print(f"{n:>3}  {paths['T'][-1]:7.3f} {paths['R'][-1]:7.3f} {paths['chi'][-1]:8.3f}   {shown}")
+        print(
+            f"{n:>3}  {paths['T'][-1]:7.3f} {paths['R'][-1]:7.3f} {paths['chi'][-1]:8.3f}   {shown}"
+        )
     lag = [proven_on[theorem(n)] - n for n in range(1, days + 1) if theorem(n) in proven_on]
     print(f"\nproofs of T_n arrive {np.mean(lag):.1f} days after T_n is listed (mean)")
     late = slice(days // 2, days)
-    print(f"days {days // 2 + 1}-{days}: mean P_n(T_n) = {np.mean(paths['T'][late]):.3f}, "
-          f"mean P_n(R_n) = {np.mean(paths['R'][late]):.3f}, "
-          f"mean |P_n(chi_n) - {THRESHOLD}| = {np.mean(np.abs(np.array(paths['chi'][late]) - THRESHOLD)):.3f}")
+    print(
+        f"days {days // 2 + 1}-{days}: mean P_n(T_n) = {np.mean(paths['T'][late]):.3f}, "
+        f"mean P_n(R_n) = {np.mean(paths['R'][late]):.3f}, "
+        f"mean |P_n(chi_n) - {THRESHOLD}| = {np.mean(np.abs(np.array(paths['chi'][late]) - THRESHOLD)):.3f}"
+    )
     print(f"every day's prices pass the MarketMaker check: {li.verify()}")
     return paths
 

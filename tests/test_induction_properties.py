@@ -11,7 +11,7 @@ cannot resolve a price finer than its spacing :math:`2^{-\\text{levels}}`.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -91,12 +91,13 @@ def test_provability_induction_before_proofs_arrive():
     neither is settled; early on both start at 0.5.
     """
     lag = 3
-    T = lambda n: sympy.Symbol(f"T{n}")  # noqa: E731
-    R = lambda n: sympy.Symbol(f"R{n}")  # noqa: E731
+    T = lambda n: sympy.Symbol(f"T{n}")
+    R = lambda n: sympy.Symbol(f"R{n}")
     deductive = delayed_proofs(lambda n: [(T(n), True), (R(n), False)], lag)
     fam = threshold_family(T, 4, name="T") + threshold_family(R, 4, name="R")
-    li = LogicalInductor(TradingFirm(fam, weights="level"), sentences=lambda n: [T(n), R(n)],
-                         deductive=deductive)
+    li = LogicalInductor(
+        TradingFirm(fam, weights="level"), sentences=lambda n: [T(n), R(n)], deductive=deductive
+    )
     li.run(200)
     check_every_day(li)
     pt = np.array([li.price(T(n), n) for n in range(1, 201)])
@@ -123,13 +124,20 @@ def test_calibration_on_generated_frequencies():
     rng = np.random.default_rng(7)
     freqs = {"U": 0.3, "V": 0.8}
     truth = {c: rng.random(days + 1) < f for c, f in freqs.items()}
-    sym = lambda c, n: sympy.Symbol(f"{c}{n}")  # noqa: E731
+    sym = lambda c, n: sympy.Symbol(f"{c}{n}")
     deductive = delayed_proofs(lambda n: [(sym(c, n), bool(truth[c][n])) for c in freqs], lag)
+
+    def family_of(c):
+        return lambda n: sym(c, n)
+
     fam = []
     for c in freqs:
-        fam += threshold_family((lambda c: lambda n: sym(c, n))(c), 4, name=c)
-    li = LogicalInductor(TradingFirm(fam, weights="level"),
-                         sentences=lambda n: [sym(c, n) for c in freqs], deductive=deductive)
+        fam += threshold_family(family_of(c), 4, name=c)
+    li = LogicalInductor(
+        TradingFirm(fam, weights="level"),
+        sentences=lambda n: [sym(c, n) for c in freqs],
+        deductive=deductive,
+    )
     li.run(days)
     check_every_day(li)
     late = {c: np.array([li.price(sym(c, n), n) for n in range(151, days + 1)]) for c in freqs}
@@ -158,7 +166,8 @@ def test_affine_coherence_emerges():
     ]
     arbitrage = affine_family(
         [(["A", "~A"], [1.0, 1.0]), (["A", "A & B"], [1.0, -1.0])],
-        [0.0, 0.5, 1.0], width=0.05,
+        [0.0, 0.5, 1.0],
+        width=0.05,
     )
     firm = TradingFirm(pushers + arbitrage, weights=[0.05] * 3 + [0.5] * len(arbitrage))
     li = LogicalInductor(firm, sentences=["A", "~A", "A & B"])
@@ -174,7 +183,7 @@ def test_affine_coherence_emerges():
 
 
 def paradox_run(p: float, days: int, levels: int = 4):
-    @lru_cache(maxsize=None)
+    @cache
     def chi(n):
         return self_referential(f"chi_{n}", n, p)
 
@@ -221,9 +230,12 @@ def test_paradox_resistance_for_any_threshold(p):
 def test_settled_sentences_become_cash():
     """Once A is proven (day 3), holdings of A are paid out at the start of day 4: no trader
     holds A afterwards, and each account's value in every world is unchanged (1e-12)."""
-    until3 = lambda day: "A" if day <= 3 else None  # noqa: E731
-    fam = [ThresholdTrader(until3, 0.75, 1, width=0.25), ThresholdTrader(until3, 0.25, -1, width=0.25),
-           AffineTrader([until3, "B"], [1, 1], 1.0, 1, width=0.2)]
+    until3 = lambda day: "A" if day <= 3 else None
+    fam = [
+        ThresholdTrader(until3, 0.75, 1, width=0.25),
+        ThresholdTrader(until3, 0.25, -1, width=0.25),
+        AffineTrader([until3, "B"], [1, 1], 1.0, 1, width=0.2),
+    ]
     li = LogicalInductor(TradingFirm(fam), sentences=["B"], deductive=[[], [], ["A"]])
     li.run(3)
     A = parse_sentence("A")
@@ -250,5 +262,6 @@ def test_teaching_example_runs(capsys):
     li = module.build()
     paths = module.walk(li, 30)
     assert li.verify()
-    assert np.mean(paths["T"][15:]) > 0.6 > 0.4 > np.mean(paths["R"][15:])
+    assert np.mean(paths["T"][15:]) > 0.6
+    assert np.mean(paths["R"][15:]) < 0.4
     assert "MarketMaker check: True" in capsys.readouterr().out

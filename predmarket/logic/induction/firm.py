@@ -36,9 +36,9 @@ import numpy as np
 
 from predmarket.errors import InvalidInput
 from predmarket.logic.induction.budgeter import BudgetedDay, TraderAccount, check_budgets
+from predmarket.logic.induction.canonical import canonical as parse_sentence
 from predmarket.logic.induction.features import Feature, FeatureProgram, as_feature
 from predmarket.logic.induction.traders import Trader, TradingContext
-from predmarket.logic.induction.canonical import canonical as parse_sentence
 
 __all__ = ["FirmDay", "TradingFirm"]
 
@@ -70,8 +70,14 @@ class TradingFirm:
     (6, 0.5, 0.25)
     """
 
-    def __init__(self, traders: Iterable[Trader] = (), *, budgets: Sequence[float] = (1, 2, 3, 4),
-                 weights: str | Sequence[float] = "index", stagger: bool = False):
+    def __init__(
+        self,
+        traders: Iterable[Trader] = (),
+        *,
+        budgets: Sequence[float] = (1, 2, 3, 4),
+        weights: str | Sequence[float] = "index",
+        stagger: bool = False,
+    ):
         self.budgets = check_budgets(budgets)
         self.budget_weights = tuple(2.0 ** (-b) for b in self.budgets)
         self.stagger = bool(stagger)
@@ -83,7 +89,9 @@ class TradingFirm:
         traders = list(traders)
         if isinstance(weights, str):
             if weights not in ("index", "level"):
-                raise InvalidInput(f"weights must be 'index', 'level' or a sequence, got {weights!r}")
+                raise InvalidInput(
+                    f"weights must be 'index', 'level' or a sequence, got {weights!r}"
+                )
             self.weighting = weights
             chosen = [None] * len(traders)
         else:
@@ -153,8 +161,14 @@ class TradingFirm:
                 out.append((k, trade))
         return out
 
-    def prepare(self, day: int, trades: list[tuple[int, dict]], today_index: Mapping[Any, int],
-                past_price, worlds_table) -> FirmDay:
+    def prepare(
+        self,
+        day: int,
+        trades: list[tuple[int, dict]],
+        today_index: Mapping[Any, int],
+        past_price,
+        worlds_table,
+    ) -> FirmDay:
         """Compile today's trades into a :class:`FirmDay` for the market maker.
 
         ``worlds_table(sentences)`` returns the distinct truth patterns of ``sentences`` in
@@ -171,8 +185,15 @@ class FirmDay:
     trades at the chosen prices and updates each trader's lowest plausible value.
     """
 
-    def __init__(self, firm: TradingFirm, day: int, trades: list[tuple[int, dict]],
-                 today_index: Mapping[Any, int], past_price, worlds_table):
+    def __init__(
+        self,
+        firm: TradingFirm,
+        day: int,
+        trades: list[tuple[int, dict]],
+        today_index: Mapping[Any, int],
+        past_price,
+        worlds_table,
+    ):
         self.firm = firm
         self.day = day
         self.m = len(today_index)
@@ -190,8 +211,9 @@ class FirmDay:
         self.features = features
         self.term_col = np.array(term_col, dtype=np.intp)
         self.term_trader = np.array(term_trader, dtype=np.intp)
-        self.program = FeatureProgram(features, day=day, today_index=today_index,
-                                      past_price=past_price)
+        self.program = FeatureProgram(
+            features, day=day, today_index=today_index, past_price=past_price
+        )
         K = len(trades)
         patterns, holdings, cash = [], [], np.zeros(K)
         for row, (k, trade) in enumerate(trades):
@@ -202,16 +224,27 @@ class FirmDay:
             cash[row] = acc.cash
         self.weights = np.array([firm.weight(k) for k in self.traders], dtype=float)
         alive = np.array([firm.alive_budgets(k) for k in self.traders], dtype=bool).reshape(
-            K, len(firm.budgets))
+            K, len(firm.budgets)
+        )
         self.budgeted = BudgetedDay(
-            n_prices=self.m, term_trader=self.term_trader, term_col=self.term_col,
-            weights=self.weights, alive=alive, budgets=np.array(firm.budgets),
-            budget_weights=np.array(firm.budget_weights), patterns=patterns,
-            holdings=holdings, cash=cash)
+            n_prices=self.m,
+            term_trader=self.term_trader,
+            term_col=self.term_col,
+            weights=self.weights,
+            alive=alive,
+            budgets=np.array(firm.budgets),
+            budget_weights=np.array(firm.budget_weights),
+            patterns=patterns,
+            holdings=holdings,
+            cash=cash,
+        )
         bounds = np.array([f.bound() for f in features], dtype=float)
         live_weight = (alive * np.array(firm.budget_weights)).sum(axis=1)
-        mag = np.bincount(self.term_col, weights=self.weights[self.term_trader]
-                          * live_weight[self.term_trader] * bounds, minlength=self.m)
+        mag = np.bincount(
+            self.term_col,
+            weights=self.weights[self.term_trader] * live_weight[self.term_trader] * bounds,
+            minlength=self.m,
+        )
         self.magnitude = mag
         self.scale = np.where(mag > 0, mag, 1.0)
 

@@ -36,11 +36,11 @@ import numpy as np
 
 from predmarket.errors import InvalidInput
 from predmarket.logic.deductive import PriceAtomProcess, as_process
+from predmarket.logic.induction.canonical import canonical as parse_sentence
 from predmarket.logic.induction.firm import TradingFirm
 from predmarket.logic.induction.market_maker import MarketMakerResult, solve_prices
 from predmarket.logic.induction.traders import Trader, TradingContext
 from predmarket.logic.induction.truth import ConsistentWorlds
-from predmarket.logic.induction.canonical import canonical as parse_sentence
 from predmarket.logic.sentences import is_price_atom
 
 __all__ = ["LogicalInductor"]
@@ -85,10 +85,18 @@ class LogicalInductor:
     (0.5, True)
     """
 
-    def __init__(self, firm: TradingFirm | Sequence[Trader], *, sentences: Any = (),
-                 deductive: Any = None, tie_rule: str = "false_at_equality",
-                 budgets: Sequence[float] = (1, 2, 3, 4), max_atoms: int = 16,
-                 initial_price: float = 0.5, tolerance_floor: float = 1e-9):
+    def __init__(
+        self,
+        firm: TradingFirm | Sequence[Trader],
+        *,
+        sentences: Any = (),
+        deductive: Any = None,
+        tie_rule: str = "false_at_equality",
+        budgets: Sequence[float] = (1, 2, 3, 4),
+        max_atoms: int = 16,
+        initial_price: float = 0.5,
+        tolerance_floor: float = 1e-9,
+    ):
         if isinstance(firm, TradingFirm):
             self.firm = firm
         else:
@@ -104,12 +112,19 @@ class LogicalInductor:
         try:
             self.initial_price = float(initial_price)
         except (TypeError, ValueError):
-            raise InvalidInput(f"initial_price must be a number in [0, 1], got {initial_price!r}") from None
+            raise InvalidInput(
+                f"initial_price must be a number in [0, 1], got {initial_price!r}"
+            ) from None
         if not 0.0 <= self.initial_price <= 1.0:
             raise InvalidInput(f"initial_price must be in [0, 1], got {initial_price!r}")
-        if not (isinstance(tolerance_floor, float | int) and math.isfinite(tolerance_floor)
-                and tolerance_floor > 0):
-            raise InvalidInput(f"tolerance_floor must be a finite number > 0, got {tolerance_floor!r}")
+        if not (
+            isinstance(tolerance_floor, float | int)
+            and math.isfinite(tolerance_floor)
+            and tolerance_floor > 0
+        ):
+            raise InvalidInput(
+                f"tolerance_floor must be a finite number > 0, got {tolerance_floor!r}"
+            )
         self.tolerance_floor = float(tolerance_floor)
         self.day = 0
         self.prices: list[dict] = []  # prices[n-1] = {sentence: P_n}
@@ -152,7 +167,9 @@ class LogicalInductor:
         if self.deductive is not None:
             user = self.deductive.theorems(day)
             if not isinstance(user, frozenset):
-                raise InvalidInput(f"theorems({day}) must return a frozenset, got {type(user).__name__}")
+                raise InvalidInput(
+                    f"theorems({day}) must return a frozenset, got {type(user).__name__}"
+                )
             got = got | frozenset(parse_sentence(t) for t in user - self.theorems)
             got = got | (user & self.theorems)
         return got
@@ -162,7 +179,9 @@ class LogicalInductor:
         n = self.day + 1
         theorems = self._theorems_on(n)
         if not self.theorems <= theorems:
-            raise InvalidInput(f"the deductive process forgot theorems on day {n}; it must be cumulative")
+            raise InvalidInput(
+                f"the deductive process forgot theorems on day {n}; it must be cumulative"
+            )
         new = theorems - self.theorems
         if new:
             self.worlds.add_theorems(new)
@@ -200,8 +219,13 @@ class LogicalInductor:
         previous = self.prices[-1] if self.prices else {}
         start = np.array([previous.get(s, self.initial_price) for s in priced], dtype=float)
         tol = max(2.0 ** (-min(n, 1000)), self.tolerance_floor * float(day_firm.magnitude.sum()))
-        result = solve_prices(day_firm.evaluate, start, tolerance=tol, scale=day_firm.scale,
-                              components=day_firm.components())
+        result = solve_prices(
+            day_firm.evaluate,
+            start,
+            tolerance=tol,
+            scale=day_firm.scale,
+            components=day_firm.components(),
+        )
         prices = {s: float(result.prices[i]) for s, i in priced.items()}
         day_firm.commit(result.prices)
         self.day = n

@@ -25,18 +25,28 @@ and it is zero exactly at a solution of the box-constrained complementarity prob
     p_i = 1 \\Rightarrow q_i(p) \\ge 0,
 
 i.e. a zero of :math:`G(p) = p - \\Pi_{[0,1]^m}(p + D q(p))` for any positive diagonal
-scaling :math:`D` (the fixed point of the paper's Brouwer map). :func:`solve_prices` finds it
-with a semismooth Newton method on :math:`G` (the generalized Jacobian of the projection
-picks identity rows for clamped prices), warm-started from yesterday's prices, with a
-backtracking line search on :math:`\\|G\\|_2`; if Newton stalls it falls back to
-Gauss–Seidel sweeps that solve each coordinate's one-dimensional complementarity problem
-by bisection (which always succeeds in one dimension by continuity).
+scaling :math:`D` (the fixed point of the paper's Brouwer map). :func:`solve_prices`,
+warm-started from yesterday's prices:
 
-Floating point cannot certify :math:`2^{-n}` once :math:`n > 40` or so; the tolerance used
+1. splits the sentences into independent components (:math:`q_i` reads only prices of its
+   own component); a sentence alone in its component is a one-dimensional problem, solved
+   for all such sentences at once by a vectorised safeguarded Newton method on a bracket
+   (a root of :math:`q_i` is bracketed whenever neither price 0 nor 1 solves it, by
+   continuity), so it always succeeds;
+2. solves the coupled components with a semismooth Newton method on :math:`G` (the
+   generalized Jacobian of the projection has identity rows for clamped prices), with a
+   backtracking line search on :math:`\\|G\\|_2`;
+3. if Newton stalls (a kink where the Jacobian describes the wrong side, or a flat piece), it
+   retries with central differences across the kink, then solves the worst coordinates'
+   one-dimensional problems exactly and extrapolates along the resulting zigzag; and raises
+   :class:`~predmarket.errors.PredmarketError` if the tolerance is still not met.
+
+Floating point cannot certify :math:`2^{-n}` once :math:`n` exceeds about 30; the tolerance
 is :math:`\\max(2^{-n}, \\epsilon)` with a floor :math:`\\epsilon` chosen by the caller
-(:class:`~predmarket.logic.induction.inductor.LogicalInductor` uses
-:math:`10^{-12}` times the firm's magnitude bound). :func:`verify_prices` checks a price
-vector against that condition; the tests call it on every day of every run.
+(:class:`~predmarket.logic.induction.inductor.LogicalInductor` uses :math:`10^{-9}` times the
+firm's magnitude bound :math:`\\sum_i \\sum_k w_k \\sum_b 2^{-b} \\,\\mathrm{bound}(\\xi_{k,i})`).
+:func:`verify_prices` checks a price vector against that condition; the tests call it on
+every day of every run.
 
 References
 ----------
@@ -105,9 +115,11 @@ class MarketMakerResult:
     tolerance : float
         The bound it was solved to.
     iterations : int
-        Newton iterations plus Gauss–Seidel sweeps used.
+        Function evaluations of the bracketed solver, Newton steps and coordinate rounds.
     method : str
-        ``"newton"`` or ``"gauss-seidel"``.
+        The path that solved it: ``"bracketed"`` (independent sentences only),
+        ``"bracketed+newton"`` (with coupled blocks), ``"newton"`` (no components given),
+        ``"newton+coordinate"`` (after the coordinate fallback).
     """
 
     prices: np.ndarray
@@ -151,7 +163,7 @@ def solve_prices(
         Positive per-sentence magnitudes of :math:`q` (the solution set does not depend on
         them; they only condition the Newton system). Default: ones.
     max_newton, max_sweeps : int
-        Iteration limits for Newton and for the Gauss–Seidel fallback.
+        Iteration limits for Newton and for the coordinate fallback rounds.
     xtol : float
         Newton keeps refining until :math:`\\|G\\|_\\infty \\le` ``xtol`` even once the
         tolerance is met, so that small traders still move the price.
@@ -212,8 +224,15 @@ def solve_prices(
             rest = tolerance - _separable_worst(evaluate, p, single)
             part_tol = rest if rest > 0.0 else 0.5 * tolerance
             try:
-                res = solve_prices(evaluate_block, p[coupled], tolerance=part_tol, scale=s[coupled],
-                                   max_newton=max_newton, max_sweeps=max_sweeps, xtol=xtol)
+                res = solve_prices(
+                    evaluate_block,
+                    p[coupled],
+                    tolerance=part_tol,
+                    scale=s[coupled],
+                    max_newton=max_newton,
+                    max_sweeps=max_sweeps,
+                    xtol=xtol,
+                )
                 p[coupled] = res.prices
                 iterations += res.iterations
             except PredmarketError:
@@ -221,7 +240,9 @@ def solve_prices(
             q = evaluate(p, False)[0]
             worst = worst_case_value(q, p)
             if worst <= tolerance:
-                return MarketMakerResult(p, q, worst, float(tolerance), iterations, "bracketed+newton")
+                return MarketMakerResult(
+                    p, q, worst, float(tolerance), iterations, "bracketed+newton"
+                )
 
     q, J = evaluate(p, True)
     sweeps = 0
@@ -251,7 +272,7 @@ def solve_prices(
             up[j] = min(1.0, p[j] + h)
             down[j] = max(0.0, p[j] - h)
             J_fd[:, j] = (evaluate(up, False)[0] - evaluate(down, False)[0]) / (up[j] - down[j])
-        p_fd, q_fd, J_new, steps = _newton(evaluate, p, q, J_fd, s, 1, xtol)
+        p_fd, q_fd, _, steps = _newton(evaluate, p, q, J_fd, s, 1, xtol)
         if steps and worst_case_value(q_fd, p_fd) < worst_case_value(q, p):
             iterations += steps
             p, q, J = p_fd, q_fd, evaluate(p_fd, True)[1]
@@ -325,8 +346,9 @@ def _separable_worst(evaluate: Evaluate, p: np.ndarray, mask: np.ndarray) -> flo
     return worst_case_value(q[mask], p[mask])
 
 
-def _solve_separable(evaluate: Evaluate, p: np.ndarray, idx: np.ndarray, s: np.ndarray,
-                     term_tol: float) -> tuple[np.ndarray, int]:
+def _solve_separable(
+    evaluate: Evaluate, p: np.ndarray, idx: np.ndarray, s: np.ndarray, term_tol: float
+) -> tuple[np.ndarray, int]:
     """Solve the one-dimensional problems of the coordinates ``idx`` all at once.
 
     Each :math:`q_i` (``i`` in ``idx``) depends on :math:`p_i` alone, so one evaluation
@@ -367,14 +389,21 @@ def _solve_separable(evaluate: Evaluate, p: np.ndarray, idx: np.ndarray, s: np.n
         neg = active & (fx < 0.0)
         lo[pos] = x[pos]
         hi[neg] = x[neg]
-        done |= active & ((fx == 0.0) | (hi - lo <= 4e-16)
-                          | (np.abs(fx) * s[idx] <= term_tol * 1e-3))
+        done |= active & (
+            (fx == 0.0) | (hi - lo <= 4e-16) | (np.abs(fx) * s[idx] <= term_tol * 1e-3)
+        )
         if done.all():
             break
         active = ~done
         with np.errstate(divide="ignore", invalid="ignore"):
             newton = x - fx / dfx
-        ok = active & np.isfinite(newton) & (newton > lo) & (newton < hi) & (np.abs(fx) <= 0.5 * last)
+        ok = (
+            active
+            & np.isfinite(newton)
+            & (newton > lo)
+            & (newton < hi)
+            & (np.abs(fx) <= 0.5 * last)
+        )
         step = np.where(ok, newton, 0.5 * (lo + hi))
         last = np.where(active, np.abs(fx), last)
         x = np.where(active, step, x)
