@@ -231,3 +231,29 @@ def test_price_atoms_in_a_worlds_market_settle_at_the_close():
     m.settle("A")
     m.check()
     assert parse_sentence("A") in m.observed
+
+
+@settings(max_examples=30)
+@given(st.lists(st.floats(0.01, 0.99), min_size=4, max_size=4), st.sampled_from([0.4, 0.7]))
+def test_a_day_by_day_sequence_of_godel_sentences(opening_prices, p):
+    """chi_n := "P_n(chi_n) < p" for n = 1..4 in one WorldsMarket (16 worlds). Each day the
+    crowd opens chi_n at some price, a last trader closes it at the threshold, and the day is
+    closed: every chi_n settles false (price = p, tie rule), and the maker's loss stays within
+    b log 16 overall and b log(2 max(p, 1 - p)) per sentence."""
+    b = 1.0
+    chis = [self_referential(f"chi{n}", n, p) for n in range(1, 5)]
+    m = WorldsMarket(chis, liquidity=b)
+    m.open_account("crowd", 1e4)
+    m.open_account("last", 1e4)
+    history = PriceHistory()
+    for n, (chi, q) in enumerate(zip(chis, opening_prices, strict=True), start=1):
+        m.target("crowd", chi, q)
+        m.target("last", chi, p)  # the last trade of the day
+        proofs = close_day(m, n, history)
+        assert proofs == [negate(chi)]
+        assert history.lookup(n, chi) == p
+    m.settle()  # every atom is settled: one world is left
+    m.check()
+    loss = m.subsidy - m.maker_cash
+    assert loss <= b * math.log(16) + 1e-9
+    assert loss <= 4 * maker_loss_bound(p, b) + 1e-9

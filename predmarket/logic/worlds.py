@@ -400,7 +400,9 @@ class WorldSet:
         self.table = table
         self.index = {a: i for i, a in enumerate(self.atoms)}
         self._columns = {a: table[:, i] for i, a in enumerate(self.atoms)}
-        self._cache: dict = {}
+        self._cache: dict = {}  # sentence -> truth column (sub-formulas included)
+        # at most ~64 MiB of cached truth columns, and at least 64 of them
+        self._cache_limit = max(64, (64 << 20) // max(1, len(self)))
 
     def __len__(self) -> int:
         return self.table.shape[0]
@@ -421,9 +423,9 @@ class WorldSet:
                 f"sentence {s} mentions atom(s) {sorted(unknown)} outside these worlds' atoms "
                 f"{[str(a) for a in self.atoms]}"
             )
-        out = evaluate(s, self._columns, len(self), self._cache)
-        if len(self._cache) > 4096:
+        if len(self._cache) > self._cache_limit:
             self._cache.clear()
+        out = evaluate(s, self._columns, len(self), self._cache)
         return out
 
     def assignment(self, i: int) -> dict:
@@ -442,7 +444,7 @@ class WorldSet:
         for t in theorems:
             s = parse_sentence(t)
             if s.free_symbols <= self.index.keys():
-                mask &= evaluate(s, self._columns, len(self), self._cache)
+                mask &= self.truth(s)
             else:
                 foreign.append(s)
         if foreign and mask.any():
