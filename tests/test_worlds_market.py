@@ -522,3 +522,12 @@ def test_deepcopy_gives_an_independent_market():
     assert m.cash("x") == 5.0 and twin.cash("x") < 5.0
     m.check()
     twin.check()
+
+
+def test_marginal_of_a_settled_atom():
+    m = WorldsMarket(["A", "B"], liquidity=1.0)
+    m.observe("~A")
+    assert m.marginal("A") == {"True": 0.0, "False": 1.0}
+    assert math.isclose(m.marginal("B")["True"], 0.5)
+    with pytest.raises(UnknownVariable):
+        m.marginal("Z")

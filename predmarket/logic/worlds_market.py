@@ -388,7 +388,7 @@ class WorldsMarket:
         atom = self._atom(variable)
         if atom not in self.worlds.index:
             raise UnknownVariable(f"{atom} is not an atom of this market")
-        p = self.price(atom)
+        (p,) = self.prices([atom]).values()  # 0 or 1 once a proof settled it
         return {"True": p, "False": 1.0 - p}
 
     def probabilities(self) -> np.ndarray:
