@@ -174,6 +174,9 @@ def test_pi_digits_against_known_value():
     known = "14159265358979323846264338327950288419716939937510582097494459230781640628620899"
     assert pi_digits(len(known)) == known
     assert str(sympy.pi.evalf(1010))[2:1002] == pi_digits(1000)
+    # beyond Python's 4300-digit limit of str(int)
+    assert str(sympy.pi.evalf(6020))[2:6002] == pi_digits(6000)
+    assert pi_digits(7) == "1415926"
 
 
 def test_digit_of_pi_respects_budget():

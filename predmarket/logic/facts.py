@@ -31,7 +31,6 @@ References
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 import sympy
@@ -110,7 +109,9 @@ def _check_int(name: str, value: Any, low: int) -> int:
     return value
 
 
-@lru_cache(maxsize=8)
+_pi_memo = ["1415926535"]  # the longest run of digits computed so far (a memo)
+
+
 def pi_digits(count: int) -> str:
     """The first ``count`` decimal digits of :math:`\\pi` after the point.
 
@@ -119,12 +120,16 @@ def pi_digits(count: int) -> str:
     .. math:: \\pi = 16 \\arctan\\tfrac15 - 4 \\arctan\\tfrac1{239},\\qquad
               \\arctan\\tfrac1x = \\sum_{k\\ge0} \\frac{(-1)^k}{(2k+1)\\,x^{2k+1}}
 
+    The longest result is remembered, so asking for fewer digits later is a slice.
+
     Examples
     --------
     >>> pi_digits(10)
     '1415926535'
     """
     count = _check_int("count", count, 0)
+    if count <= len(_pi_memo[0]):
+        return _pi_memo[0][:count]
     unity = 10 ** (count + 10)
 
     def arctan_inverse(x: int) -> int:
@@ -137,7 +142,19 @@ def pi_digits(count: int) -> str:
         return total
 
     pi_fixed = 4 * (4 * arctan_inverse(5) - arctan_inverse(239))
-    return str(pi_fixed)[1 : count + 1]
+    digits = _decimal(pi_fixed - 3 * unity, count + 10)[:count]
+    _pi_memo[0] = digits
+    return digits
+
+
+def _decimal(n: int, width: int) -> str:
+    """``n >= 0`` as exactly ``width`` decimal digits (zero-padded), by splitting in halves:
+    Python refuses ``str`` of integers beyond a few thousand digits."""
+    if width <= 1000:
+        return str(n).zfill(width)
+    low_width = width // 2
+    high, low = divmod(n, 10**low_width)
+    return _decimal(high, width - low_width) + _decimal(low, low_width)
 
 
 def digit_of_pi(n: int, d: int) -> FactAtom:
