@@ -417,3 +417,40 @@ def test_tolerance_is_two_to_the_minus_n_early():
     assert [li.tolerance(n) for n in range(1, 6)] == [2.0**-n for n in range(1, 6)]
     assert li.verify()
     assert math.isclose(li.results[0].tolerance, 0.5)
+
+
+def test_past_trades_are_valued_at_their_own_days_prices():
+    """A trader's cash is -sum_n q_n P_n (each day's own price), not today's price (1e-12)."""
+    from predmarket.logic.induction import ClippedLinearTrader
+
+    pusher = ClippedLinearTrader("A", lambda ctx: 0.8)
+    puller = ClippedLinearTrader("A", lambda ctx: 0.3 if ctx.day <= 3 else None)
+    li = LogicalInductor(TradingFirm([pusher, puller], weights=[1.0, 0.5]), sentences=["A"])
+    li.run(8)
+    A = parse_sentence("A")
+    prices = li.price_path("A")
+    assert np.ptp(prices) > 0.01  # the price moved, so the valuation day matters
+    q = np.clip(0.8 - prices, -1, 1)
+    acc = li.firm.accounts[0]
+    assert acc.cash == pytest.approx(-float(np.dot(q, prices)), abs=1e-12)
+    assert acc.shares[A] == pytest.approx(float(q.sum()), abs=1e-12)
+    assert li.verify()
+
+
+def test_prices_do_not_depend_on_trader_order():
+    """The same traders with the same weights, listed in reverse, give the same prices
+    (1e-9): nothing depends on object identity or creation order."""
+
+    def run(reverse: bool):
+        fam = threshold_family("A", 3) + threshold_family("A & B", 3)
+        weights = [2.0**-t.level for t in fam]
+        pairs = list(zip(fam, weights))
+        if reverse:
+            pairs.reverse()
+        firm = TradingFirm([t for t, _ in pairs], weights=[w for _, w in pairs])
+        li = LogicalInductor(firm, sentences=["A", "A & B"], deductive=[[], [], ["B"]])
+        li.run(15)
+        assert li.verify()
+        return np.array([[li.price(s, n) for s in ("A", "A & B")] for n in range(1, 16)])
+
+    assert np.allclose(run(False), run(True), rtol=0, atol=1e-9)

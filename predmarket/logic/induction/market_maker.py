@@ -352,13 +352,16 @@ def _solve_separable(
     """Solve the one-dimensional problems of the coordinates ``idx`` all at once.
 
     Each :math:`q_i` (``i`` in ``idx``) depends on :math:`p_i` alone, so one evaluation
-    gives every coordinate's value at its own trial point. Per coordinate: price 1 if
-    :math:`q_i(1) \\ge 0`, price 0 if :math:`q_i(0) \\le 0`, otherwise a root in a bracket
-    :math:`q_i(a) > 0 > q_i(b)` that shrinks at every step: a Newton step when it stays
-    inside the bracket and the last step at least halved :math:`|q_i|`, else bisection.
+    gives every coordinate's value at its own trial point. Per coordinate, from the warm
+    start :math:`x_0`: keep it if it already solves the problem; if :math:`q_i(x_0) > 0`
+    the price must rise: 1 if :math:`q_i(1) \\ge 0`, else a root in :math:`(x_0, 1)`; if
+    :math:`q_i(x_0) < 0` it must fall: 0 if :math:`q_i(0) \\le 0`, else a root in
+    :math:`(0, x_0)`. Roots are found in a bracket :math:`q_i(a) > 0 > q_i(b)` that shrinks
+    at every step: a Newton step when it stays inside the bracket and the last step at least
+    halved :math:`|q_i|`, else bisection. So the nearest solution in the direction the
+    trade pushes is chosen, and an untraded sentence keeps its price.
     """
     p = p.copy()
-    x = p[idx].copy()
     evals = 0
 
     def values(trial: np.ndarray, jacobian: bool):
@@ -370,44 +373,47 @@ def _solve_separable(
         d = None if J is None else J[idx, idx] / s[idx]
         return q[idx] / s[idx], d
 
-    f1, _ = values(np.ones_like(x), False)
-    f0, _ = values(np.zeros_like(x), False)
-    done = np.zeros(x.size, dtype=bool)
-    x[f1 >= 0.0] = 1.0
-    done |= f1 >= 0.0
-    zero = (~done) & (f0 <= 0.0)
-    x[zero] = 0.0
-    done |= zero
-    lo = np.zeros_like(x)
-    hi = np.ones_like(x)
+    def solved(x: np.ndarray, f: np.ndarray) -> np.ndarray:
+        term = np.maximum(f * (1.0 - x), -f * x) * s[idx]
+        return (
+            (f == 0.0)
+            | ((x == 1.0) & (f >= 0.0))
+            | ((x == 0.0) & (f <= 0.0))
+            | (term <= term_tol * 1e-3)
+        )
+
+    x = p[idx].copy()
     fx, dfx = values(x, True)
+    done = solved(x, fx)
+    up = ~done & (fx > 0.0)
+    down = ~done & (fx < 0.0)
+    lo = np.where(up, x, 0.0)
+    hi = np.where(down, x, 1.0)
+    if up.any() or down.any():
+        ends = np.where(up, 1.0, np.where(down, 0.0, x))
+        f_end, _ = values(ends, False)
+        to_one = up & (f_end >= 0.0)
+        to_zero = down & (f_end <= 0.0)
+        x = np.where(to_one, 1.0, np.where(to_zero, 0.0, x))
+        done |= to_one | to_zero
     last = np.abs(fx) * 2.0 + 1.0
     for _ in range(200):
-        active = ~done
-        # the bracket update and the stopping rule
-        pos = active & (fx > 0.0)
-        neg = active & (fx < 0.0)
-        lo[pos] = x[pos]
-        hi[neg] = x[neg]
-        done |= active & (
-            (fx == 0.0) | (hi - lo <= 4e-16) | (np.abs(fx) * s[idx] <= term_tol * 1e-3)
-        )
         if done.all():
             break
         active = ~done
         with np.errstate(divide="ignore", invalid="ignore"):
             newton = x - fx / dfx
-        ok = (
-            active
-            & np.isfinite(newton)
-            & (newton > lo)
-            & (newton < hi)
-            & (np.abs(fx) <= 0.5 * last)
-        )
+        ok = active & np.isfinite(newton) & (newton > lo) & (newton < hi)
+        ok &= np.abs(fx) <= 0.5 * last
         step = np.where(ok, newton, 0.5 * (lo + hi))
         last = np.where(active, np.abs(fx), last)
         x = np.where(active, step, x)
         fx, dfx = values(x, True)
+        pos = active & (fx > 0.0)
+        neg = active & (fx < 0.0)
+        lo[pos] = x[pos]
+        hi[neg] = x[neg]
+        done |= active & (solved(x, fx) | (hi - lo <= 4e-16))
     p[idx] = x
     return p, evals
 
