@@ -318,11 +318,22 @@ def test_consistent_worlds_against_brute_force():
         w.add_theorems([A])
 
 
-def test_worlds_guard_exponential_work():
-    atoms = sympy.symbols("X0:10")
-    w = ConsistentWorlds(max_atoms=8)
-    with pytest.raises(SpaceTooLarge, match="max_atoms=8"):
-        w.table([sympy.Or(*atoms)])
+def test_worlds_beyond_the_table_limit_use_the_sat_solver():
+    """Over more open atoms than max_atoms, patterns come from SAT with blocking clauses and
+    equal the brute-force patterns; more sentences than max_atoms are refused."""
+    X = sympy.symbols("X0:10")
+    w = ConsistentWorlds(max_atoms=4)
+    w.add_theorems([X[0] | X[1], ~X[9]])
+    sents = [sympy.Or(*X[:5]) & X[5], sympy.Xor(*X[3:9]), X[0] & ~X[1] & X[9]]
+    got = {tuple(r) for r in w.table(sents).astype(int).tolist()}
+    want = set()
+    for bits in itertools.product([False, True], repeat=10):
+        env = dict(zip(X, bits))
+        if (env[X[0]] or env[X[1]]) and not env[X[9]]:
+            want.add(tuple(int(bool(s.subs(env))) for s in sents))
+    assert got == want
+    with pytest.raises(SpaceTooLarge, match="max_atoms=4"):
+        w.table([X[i] | X[i + 1] for i in range(5)])
 
 
 # ----------------------------------------------------------------------------- traders, firm

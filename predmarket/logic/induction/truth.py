@@ -10,8 +10,11 @@ sentences). :class:`ConsistentWorlds` keeps the theorems incrementally:
 
 A table is built only over the *open* atoms (neither fixed nor absent) that the live
 sentences and the constraints touching them mention; since settled sentences become cash in
-the inductor, that set stays small. Building it takes :math:`2^a` rows for :math:`a` open
-atoms, so ``max_atoms`` bounds the exponential work with a clear error instead of hanging.
+the inductor, that set stays small. Up to ``max_atoms`` open atoms the :math:`2^a`
+assignments are evaluated with numpy (cheaper than solver calls at that size); beyond it,
+the distinct truth patterns of the sentences are enumerated by a SAT solver with blocking
+clauses (:mod:`predmarket.logic.worlds`), whose work grows with the number of patterns;
+more than ``max_atoms`` sentences at once is refused with a clear error.
 
 References
 ----------
@@ -145,6 +148,31 @@ class ConsistentWorlds:
                 raise InvalidInput(f"the theorems are inconsistent: {t} is refuted by the others")
         self._constraints = kept
 
+    def _patterns_by_sat(self, sentences: Sequence[Any], active: list) -> np.ndarray:
+        """Distinct truth patterns of ``sentences`` by a SAT solver with blocking clauses
+        (:class:`~predmarket.logic.worlds.SatSolver`): one fresh atom :math:`z_j` per
+        sentence, :math:`z_j \\leftrightarrow \\varphi_j`, enumerated over the :math:`z_j`
+        only, so the work is proportional to the number of patterns, not to
+        :math:`2^{\\text{atoms}}`."""
+        from predmarket.logic.worlds import SatSolver
+
+        mentioned: set = set()
+        for sentence in sentences:
+            mentioned |= sentence.free_symbols
+        for c in active:
+            mentioned |= c[1]
+        facts = [a if self.fixed[a] else Not(a) for a in mentioned if a in self.fixed]
+        marks = [sympy.Symbol(f"pattern_mark_{j}_") for j in range(len(sentences))]
+        definitions = [Equivalent(z, s) for z, s in zip(marks, sentences)]
+        solver = SatSolver([*facts, *(c[0] for c in active), *definitions])
+        try:
+            rows = solver.enumerate(marks, limit=1 << len(sentences))
+        finally:
+            solver.close()
+        if not rows:
+            raise PredmarketError("the theorems are inconsistent: no world satisfies them all")
+        return np.unique(np.array(rows, dtype=bool).reshape(len(rows), len(sentences)), axis=0)
+
     def table(self, sentences: Sequence[Any]) -> np.ndarray:
         """Distinct truth patterns of ``sentences`` over all consistent worlds.
 
@@ -174,10 +202,14 @@ class ConsistentWorlds:
             remaining = rest
         atoms = sorted(open_atoms, key=sympy.default_sort_key)
         if len(atoms) > self.max_atoms:
-            raise SpaceTooLarge(
-                f"{len(atoms)} open atoms would need a 2^{len(atoms)}-row truth table; the limit "
-                f"is max_atoms={self.max_atoms}: settle sentences sooner or raise the limit"
-            )
+            if len(sentences) > self.max_atoms:
+                raise SpaceTooLarge(
+                    f"{len(atoms)} open atoms and {len(sentences)} sentences: both exceed "
+                    f"max_atoms={self.max_atoms}; settle sentences sooner or raise the limit"
+                )
+            tab = self._patterns_by_sat(sentences, active)
+            self._cache[key] = tab
+            return tab
         rows = 1 << len(atoms)
         codes = np.arange(rows, dtype=np.int64)
         mentioned: set = set()
