@@ -359,6 +359,8 @@ def test_dyadic_grid_and_family():
             TradingContext(1, frozenset(), (), None)
         ),
         lambda: AffineTrader(["A"], [1, 2], 0.5, 1, width=0.1),
+        lambda: AffineTrader(["A"], [1], 0.5, 1, width=0.1, size=float("nan")),
+        lambda: ThresholdTrader("A", 0.5, 1, width=0.1, size=-1.0),
         lambda: TradingFirm([], budgets=[]),
         lambda: TradingFirm([], budgets=[1, -1]),
         lambda: TradingFirm([], budgets=[1, 1]),

@@ -104,6 +104,14 @@ def _check_start(start_day: Any) -> int:
     return start_day
 
 
+def _check_size(size: Any) -> float:
+    if isinstance(size, bool) or not isinstance(size, int | float) or not math.isfinite(size):
+        raise InvalidInput(f"size must be a finite number > 0, got {size!r}")
+    if size <= 0:
+        raise InvalidInput(f"size must be a finite number > 0, got {size!r}")
+    return float(size)
+
+
 def _check_unit(name: str, value: Any, *, open_low: bool = True) -> float:
     try:
         x = float(value)
@@ -180,9 +188,7 @@ class ThresholdTrader(Trader):
         self.threshold = _check_unit("threshold", threshold)
         self.side = side
         self.width = _check_unit("width", width)
-        if not (isinstance(size, int | float) and math.isfinite(size) and size > 0):
-            raise InvalidInput(f"size must be a finite number > 0, got {size!r}")
-        self.size = float(size)
+        self.size = _check_size(size)
         self.start_day = _check_start(start_day)
         verb = "buy <" if side == 1 else "sell >"
         self.name = name or f"{verb} {self.threshold:g}"
@@ -239,7 +245,7 @@ class AffineTrader(Trader):
         self.threshold = float(threshold)
         self.side = side
         self.width = _check_unit("width", width)
-        self.size = float(size)
+        self.size = _check_size(size)
         self.start_day = _check_start(start_day)
         self.name = (
             name or f"{'buy' if side == 1 else 'sell'} {coefs}·{self.sentences} vs {threshold:g}"
@@ -279,7 +285,7 @@ class ClippedLinearTrader(Trader):
             raise InvalidInput(f"target must be a callable context -> float, got {target!r}")
         self.sentence = sentence
         self.target = target
-        self.size = float(size)
+        self.size = _check_size(size)
         self.start_day = _check_start(start_day)
         self.name = name or f"toward target on {sentence}"
 
