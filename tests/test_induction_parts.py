@@ -467,3 +467,37 @@ def test_prices_do_not_depend_on_trader_order():
         return np.array([[li.price(s, n) for s in ("A", "A & B")] for n in range(1, 16)])
 
     assert np.allclose(run(False), run(True), rtol=0, atol=1e-9)
+
+
+POOL = ["A", "B", "C", "A & B", "A | C", "~B", "A ^ C", "B -> C"]
+
+
+@settings(max_examples=15)
+@given(
+    st.lists(st.sampled_from(POOL), min_size=1, max_size=5, unique=True),
+    st.lists(
+        st.tuples(st.sampled_from(POOL), st.floats(0.05, 0.95), st.sampled_from([1, -1])),
+        min_size=1,
+        max_size=8,
+    ),
+    st.lists(st.tuples(st.integers(1, 15), st.sampled_from(["A", "~B", "C", "~C"])), max_size=3),
+    st.integers(0, 3),
+)
+def test_every_day_passes_the_market_maker_check(listed, specs, proofs, n_affine):
+    """Random sentences, traders and proofs: every day's prices are in [0,1] and pass the
+    MarketMaker condition at that day's tolerance."""
+    traders = [ThresholdTrader(s, r, side, width=0.1) for s, r, side in specs]
+    for i in range(n_affine):
+        traders.append(AffineTrader([POOL[i], POOL[i + 3]], [1.0, -1.0], 0.0, 1, width=0.2))
+    days: list[list[str]] = [[] for _ in range(16)]
+    seen: set[str] = set()
+    for day, lit in proofs:
+        atom = lit.lstrip("~")
+        if atom not in seen:  # keep the proofs consistent
+            seen.add(atom)
+            days[day].append(lit)
+    li = LogicalInductor(TradingFirm(traders), sentences=listed, deductive=days)
+    li.run(16)
+    assert li.verify()
+    for r in li.results:
+        assert np.all((r.prices >= 0) & (r.prices <= 1))
