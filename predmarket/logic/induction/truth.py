@@ -73,6 +73,15 @@ def compile_sentence(sentence: Any) -> Evaluator:
     raise InvalidInput(f"not a canonical sentence (And/Or/Not/Xor/Equivalent): {sentence!r}")
 
 
+def _unique_rows(tab: np.ndarray) -> np.ndarray:
+    """Distinct rows of a boolean table, sorted (rows packed into integers when they fit)."""
+    k = tab.shape[1]
+    if k > 62:
+        return np.unique(tab, axis=0)
+    codes = np.unique(tab.astype(np.int64) @ (np.int64(1) << np.arange(k, dtype=np.int64)))
+    return ((codes[:, None] >> np.arange(k, dtype=np.int64)) & 1).astype(bool)
+
+
 def _literal(theorem: Any) -> tuple[Any, bool] | None:
     if isinstance(theorem, sympy.Symbol):
         return theorem, True
@@ -95,7 +104,7 @@ class ConsistentWorlds:
     >>> w = ConsistentWorlds()
     >>> w.add_theorems([A | B])
     >>> w.table([A, B, A & B]).astype(int).tolist()
-    [[0, 1, 0], [1, 0, 0], [1, 1, 1]]
+    [[1, 0, 0], [0, 1, 0], [1, 1, 1]]
     >>> w.add_theorems([~A])
     >>> w.table([A, B]).astype(int).tolist()
     [[0, 1]]
@@ -109,6 +118,16 @@ class ConsistentWorlds:
         self._constraints: list[tuple[Any, frozenset, Evaluator]] = []
         self._evaluators: dict[Any, Evaluator] = {}
         self._cache: dict[tuple, np.ndarray] = {}
+        self._symbols: dict[Any, frozenset] = {}
+        self._mentioned: dict[tuple, tuple] = {}
+        self._stable: dict[tuple, np.ndarray] = {}
+
+    def symbols(self, sentence: Any) -> frozenset:
+        """The atoms of a sentence (memoised)."""
+        got = self._symbols.get(sentence)
+        if got is None:
+            got = self._symbols[sentence] = frozenset(sentence.free_symbols)
+        return got
 
     def evaluator(self, sentence: Any) -> Evaluator:
         f = self._evaluators.get(sentence)
@@ -158,7 +177,7 @@ class ConsistentWorlds:
 
         mentioned: set = set()
         for sentence in sentences:
-            mentioned |= sentence.free_symbols
+            mentioned |= self.symbols(sentence)
         for c in active:
             mentioned |= c[1]
         facts = [a if self.fixed[a] else Not(a) for a in mentioned if a in self.fixed]
@@ -182,9 +201,25 @@ class ConsistentWorlds:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
+        # With literal theorems only, a table depends on nothing but the values fixed for
+        # the atoms its sentences mention: keep it across days under that signature.
+        signature = None
+        if not self._constraints:
+            mentioned = self._mentioned.get(key)
+            if mentioned is None:
+                atoms: set = set()
+                for sentence in sentences:
+                    atoms |= self.symbols(sentence)
+                mentioned = self._mentioned[key] = tuple(sorted(atoms, key=sympy.default_sort_key))
+            fixed = self.fixed
+            signature = (key, tuple(fixed.get(a) for a in mentioned))
+            stable = self._stable.get(signature)
+            if stable is not None:
+                self._cache[key] = stable
+                return stable
         open_atoms: set = set()
         for s in sentences:
-            open_atoms |= s.free_symbols - self.fixed.keys()
+            open_atoms |= self.symbols(s) - self.fixed.keys()
         # constraints touching the open atoms, closed transitively
         active: list = []
         remaining = list(self._constraints)
@@ -214,7 +249,7 @@ class ConsistentWorlds:
         codes = np.arange(rows, dtype=np.int64)
         mentioned: set = set()
         for sentence in sentences:
-            mentioned |= sentence.free_symbols
+            mentioned |= self.symbols(sentence)
         for c in active:
             mentioned |= c[1]
         fixed = self.fixed
@@ -228,8 +263,13 @@ class ConsistentWorlds:
             raise PredmarketError("the theorems are inconsistent: no world satisfies them all")
         cols = [np.broadcast_to(self.evaluator(s)(env), (rows,))[ok] for s in sentences]
         tab = np.stack(cols, axis=1) if cols else np.zeros((int(ok.sum()), 0), dtype=bool)
-        tab = np.unique(tab, axis=0) if tab.shape[1] else tab[:1]
+        tab = _unique_rows(tab) if tab.shape[1] else tab[:1]
         if len(self._cache) >= 50_000:
             self._cache.clear()
         self._cache[key] = tab
+        if signature is not None:
+            if len(self._stable) >= 100_000:
+                self._stable.clear()
+                self._mentioned.clear()
+            self._stable[signature] = tab
         return tab
