@@ -26,6 +26,11 @@ What is measured
   and is replaced every 12 days), 100 traders (threshold, clipped linear toward a fixed
   target, and affine traders on pairs of slots) x 4 budgets (1, 2, 3, 4), 1,000 days.
 
+* ``paradox`` -- the self-referential sentences :math:`\\chi_n := \\text{“}P_n(\\chi_n) < p\\text{”}`
+  for p = 0.4 and 0.7, one new sentence a day, priced by the 4-level threshold family
+  (30 traders, not told p), 400 days: ``seconds`` and the mean error
+  :math:`|P_n(\\chi_n) - p|` over days 301-400.
+
 Targets (from the issue): K = 16 for 100 days in under 10 s and at least 100x the package's
 speed at equal size; ``large`` in at most 60 s. Each line has ``targets`` with booleans.
 
@@ -44,6 +49,7 @@ How to run
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import json
 import signal
@@ -262,6 +268,31 @@ def large(
     }
 
 
+def paradox(p: float, days: int) -> dict:
+
+    from predmarket.logic.induction import threshold_family
+    from predmarket.logic.sentences import self_referential
+
+    @functools.cache
+    def chi(n: int):
+        return self_referential(f"chi_{n}", n, p)
+
+    li = LogicalInductor(
+        TradingFirm(threshold_family(chi, 4), weights="level"), sentences=lambda n: [chi(n)]
+    )
+    start = time.perf_counter()
+    li.run(days)
+    seconds = time.perf_counter() - start
+    path = np.array([li.price(chi(n), n) for n in range(1, days + 1)])
+    return {
+        "seconds": seconds,
+        "days": days,
+        "days_per_second": days / seconds,
+        "mean_error_last_quarter": float(np.abs(path[-days // 4 :] - p).mean()),
+        "verified": li.verify(),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
@@ -301,6 +332,8 @@ def main(argv: list[str] | None = None) -> None:
             }
             line["targets"] = {"speedup_at_least_100x": bool(ours) and line["speedup"] >= 100}
             print(json.dumps(line), flush=True)
+    for p in (0.4, 0.7):
+        print(json.dumps({"case": "paradox", "p": p, **paradox(p, 400)}), flush=True)
     result = large(200 if args.quick else 1000)
     targets = {} if args.quick else {"large_1000_days_under_60s": result["seconds"] <= 60.0}
     print(
