@@ -25,6 +25,7 @@ __all__ = [
     "InvalidProbability",
     "LatentObservation",
     "MarketClosed",
+    "MarketMakerFailed",
     "PredmarketError",
     "SpaceTooLarge",
     "UnknownAccount",
@@ -109,4 +110,11 @@ class CrossCliqueTrade(InvalidInput):
     """A trade's variables lie in no single clique of the junction tree (refuse mode).
 
     The message names the variables and the clique that shares the most of them.
+    """
+
+
+class MarketMakerFailed(PredmarketError):
+    """The logical inductor's market maker found no prices within its tolerance.
+
+    The message gives the best worst-case value reached and the work spent.
     """

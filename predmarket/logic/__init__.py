@@ -6,7 +6,9 @@ statements about the market's own prices. Deductive processes
 (:mod:`~predmarket.logic.deductive`) prove them day by day; the worlds consistent with the
 proofs are found with a SAT solver (:mod:`~predmarket.logic.worlds`). A
 :class:`~predmarket.logic.worlds_market.WorldsMarket` is an LMSR over those worlds, and
-:mod:`~predmarket.logic.selfref` prices sentences about the market's own prices.
+:mod:`~predmarket.logic.selfref` prices sentences about the market's own prices. A
+:class:`~predmarket.logic.induction.LogicalInductor` (Garrabrant et al. 2016) prices them day
+by day from a firm of trader-programs.
 """
 
 from predmarket.logic.deductive import (
@@ -19,6 +21,7 @@ from predmarket.logic.deductive import (
     settle_price_atom,
 )
 from predmarket.logic.facts import FactAtom, digit_of_pi, fact, is_fact_atom, is_prime
+from predmarket.logic.induction import LogicalInductor, TradingFirm, threshold_family
 from predmarket.logic.selfref import GodelianAsset, PriceHistory, close_day
 from predmarket.logic.sentences import (
     PriceAtom,
@@ -41,9 +44,11 @@ __all__ = [
     "GeneratorProcess",
     "GodelianAsset",
     "ListProcess",
+    "LogicalInductor",
     "PriceAtom",
     "PriceAtomProcess",
     "PriceHistory",
+    "TradingFirm",
     "WorldSet",
     "WorldsMarket",
     "atoms_of",
@@ -63,4 +68,5 @@ __all__ = [
     "self_referential",
     "sentence_to_string",
     "settle_price_atom",
+    "threshold_family",
 ]

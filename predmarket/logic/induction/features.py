@@ -222,7 +222,7 @@ def price(sentence: Any, day: int) -> Feature:
     >>> price("A & B", 3) == price("B & A", 3)
     True
     """
-    from predmarket.logic.induction.canonical import canonical as parse_sentence
+    from predmarket.logic.sentences import parse_sentence
 
     if isinstance(day, bool) or not isinstance(day, int | np.integer) or day < 1:
         raise InvalidInput(f"a price feature needs a day >= 1, got {day!r}")

@@ -36,9 +36,9 @@ import numpy as np
 
 from predmarket.errors import InvalidInput
 from predmarket.logic.induction.budgeter import BudgetedDay, TraderAccount, check_budgets
-from predmarket.logic.induction.canonical import canonical as parse_sentence
 from predmarket.logic.induction.features import Feature, FeatureProgram, as_feature
 from predmarket.logic.induction.traders import Trader, TradingContext
+from predmarket.logic.sentences import parse_sentence
 
 __all__ = ["FirmDay", "TradingFirm"]
 

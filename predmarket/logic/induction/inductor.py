@@ -36,12 +36,11 @@ import numpy as np
 
 from predmarket.errors import InvalidInput
 from predmarket.logic.deductive import PriceAtomProcess, as_process
-from predmarket.logic.induction.canonical import canonical as parse_sentence
 from predmarket.logic.induction.firm import TradingFirm
 from predmarket.logic.induction.market_maker import MarketMakerResult, solve_prices
 from predmarket.logic.induction.traders import Trader, TradingContext
 from predmarket.logic.induction.truth import ConsistentWorlds
-from predmarket.logic.sentences import is_price_atom
+from predmarket.logic.sentences import is_price_atom, parse_sentence
 
 __all__ = ["LogicalInductor"]
 

@@ -39,7 +39,7 @@ warm-started from yesterday's prices:
 3. if Newton stalls (a kink where the Jacobian describes the wrong side, or a flat piece), it
    retries with central differences across the kink, then solves the worst coordinates'
    one-dimensional problems exactly and extrapolates along the resulting zigzag; and raises
-   :class:`~predmarket.errors.PredmarketError` if the tolerance is still not met.
+   :class:`~predmarket.errors.MarketMakerFailed` if the tolerance is still not met.
 
 Floating point cannot certify :math:`2^{-n}` once :math:`n` exceeds about 30; the tolerance
 is :math:`\\max(2^{-n}, \\epsilon)` with a floor :math:`\\epsilon` chosen by the caller
@@ -66,7 +66,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from predmarket.errors import InvalidInput, PredmarketError
+from predmarket.errors import InvalidInput, MarketMakerFailed
 
 __all__ = ["MarketMakerResult", "solve_prices", "verify_prices", "worst_case_value"]
 
@@ -175,7 +175,7 @@ def solve_prices(
 
     Raises
     ------
-    PredmarketError
+    MarketMakerFailed
         Neither method reached the tolerance (the message gives the best value found).
 
     Examples
@@ -235,7 +235,7 @@ def solve_prices(
                 )
                 p[coupled] = res.prices
                 iterations += res.iterations
-            except PredmarketError:
+            except MarketMakerFailed:
                 pass
             q = evaluate(p, False)[0]
             worst = worst_case_value(q, p)
@@ -297,7 +297,7 @@ def solve_prices(
                     break
                 p, q, best = trial, q_trial, value
         q, J = evaluate(p, True)
-    raise PredmarketError(
+    raise MarketMakerFailed(
         f"the market maker found no prices within tolerance {tolerance:.3g}: best worst-case "
         f"value {worst:.3g} after {iterations} Newton steps and {sweeps} coordinate rounds "
         f"over {m} sentences; expected a value <= the tolerance"

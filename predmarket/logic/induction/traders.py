@@ -41,8 +41,8 @@ from fractions import Fraction
 from typing import Any
 
 from predmarket.errors import InvalidInput
-from predmarket.logic.induction.canonical import canonical as parse_sentence
 from predmarket.logic.induction.features import Feature, as_feature, clip, indicator, price
+from predmarket.logic.sentences import parse_sentence
 
 __all__ = [
     "AffineTrader",

@@ -32,7 +32,7 @@ import numpy as np
 import sympy
 from sympy.logic.boolalg import And, BooleanFalse, BooleanTrue, Equivalent, Not, Or, Xor
 
-from predmarket.errors import InvalidInput, PredmarketError, SpaceTooLarge
+from predmarket.errors import InvalidInput, InvalidObservation, SpaceTooLarge
 
 __all__ = ["ConsistentWorlds", "compile_sentence"]
 
@@ -189,7 +189,7 @@ class ConsistentWorlds:
         finally:
             solver.close()
         if not rows:
-            raise PredmarketError("the theorems are inconsistent: no world satisfies them all")
+            raise InvalidObservation("the theorems are inconsistent: no world satisfies them all")
         return np.unique(np.array(rows, dtype=bool).reshape(len(rows), len(sentences)), axis=0)
 
     def table(self, sentences: Sequence[Any]) -> np.ndarray:
@@ -260,7 +260,7 @@ class ConsistentWorlds:
         for _, _, f in active:
             ok &= np.broadcast_to(f(env), (rows,))
         if not ok.any():
-            raise PredmarketError("the theorems are inconsistent: no world satisfies them all")
+            raise InvalidObservation("the theorems are inconsistent: no world satisfies them all")
         cols = [np.broadcast_to(self.evaluator(s)(env), (rows,))[ok] for s in sentences]
         tab = np.stack(cols, axis=1) if cols else np.zeros((int(ok.sum()), 0), dtype=bool)
         tab = _unique_rows(tab) if tab.shape[1] else tab[:1]
