@@ -34,6 +34,11 @@ What is measured
 Targets (from the issue): K = 16 for 100 days in under 10 s and at least 100x the package's
 speed at equal size; ``large`` in at most 60 s. Each line has ``targets`` with booleans.
 
+* ``worlds_market`` -- the worlds market (``WorldsMarket``, an LMSR over the SAT-enumerated
+  consistent worlds) on the same K-atom scenario, and its world enumeration and sentence
+  pricing: the cases of ``benchmarks/bench_worlds.py``, each with its own same-process
+  baseline (skip with ``--no-worlds``).
+
 Every run's prices are verified against the MarketMaker condition on every day
 (``verified``).
 
@@ -44,6 +49,7 @@ How to run
     python benchmarks/bench_logic.py                       # everything (about 2-3 minutes)
     python benchmarks/bench_logic.py --quick               # K in {2, 8}, large for 200 days
     python benchmarks/bench_logic.py --no-baseline         # skip the PyPI package
+    python benchmarks/bench_logic.py --no-worlds           # skip the worlds-market cases
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import sympy
@@ -297,6 +304,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--no-worlds", action="store_true")
     ap.add_argument("--baseline-seconds", type=float, default=20.0)
     args = ap.parse_args(argv)
     ks = (2, 8) if args.quick else (2, 8, 12, 16)
@@ -350,6 +358,12 @@ def main(argv: list[str] | None = None) -> None:
         ),
         flush=True,
     )
+    if not args.no_worlds:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_worlds import cases as worlds_cases
+
+        for case in worlds_cases():
+            print(json.dumps({"suite": "worlds_market", **case}), flush=True)
 
 
 if __name__ == "__main__":
