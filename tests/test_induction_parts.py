@@ -106,7 +106,7 @@ def test_features_are_values_not_identities():
 @given(st.lists(feature_trees(6), min_size=1, max_size=4), prices_st)
 def test_compiled_program_matches_evaluation_and_finite_differences(features, values):
     """FeatureProgram values equal Feature.evaluate (1e-12); its Jacobian matches central
-    differences (1e-5) wherever no kink lies within the step."""
+    differences (1e-5) wherever no kink lies within the step, inside (0, 1)."""
     today = {parse_sentence(s): i for i, s in enumerate(SENTENCES)}
     lookup = lookup_from(values)
     prog = FeatureProgram(features, day=2, today_index=today, past_price=lookup)
@@ -116,6 +116,8 @@ def test_compiled_program_matches_evaluation_and_finite_differences(features, va
         assert v == pytest.approx(f.evaluate(lookup), rel=1e-12, abs=1e-12)
     h = 1e-7
     for j in range(3):
+        if not 2 * h <= p[j] <= 1 - 2 * h:
+            continue  # on the boundary a kink at p itself is invisible to one-sided steps
         e = np.zeros(3)
         e[j] = h
         up = prog.evaluate(np.clip(p + e, 0, 1))[0]
