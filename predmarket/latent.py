@@ -66,6 +66,7 @@ import sympy
 
 from predmarket.errors import InsufficientFunds, InvalidInput, UnknownVariable
 from predmarket.events import atom
+from predmarket.validation import finite_number
 
 __all__ = [
     "Edit",
@@ -548,8 +549,8 @@ def geometric_mixture(p: Any, q: Any, weight: float) -> np.ndarray:
     """
     a = np.asarray(p, dtype=float)
     b = np.asarray(q, dtype=float)
-    w = float(weight)
-    if not 0.0 <= w <= 1.0 or not math.isfinite(w):
+    w = finite_number("weight", weight)
+    if not 0.0 <= w <= 1.0:
         raise InvalidInput(f"weight must lie in [0, 1], got {weight!r}")
     if a.shape != b.shape:
         raise InvalidInput(f"p and q must have the same shape, got {a.shape} and {b.shape}")

@@ -29,6 +29,7 @@ import numpy as np
 
 from predmarket.errors import InvalidAmount, InvalidInput, UnknownVariable
 from predmarket.latent import mutual_information
+from predmarket.validation import finite_number
 
 __all__ = [
     "POLICIES",
@@ -149,8 +150,8 @@ def value_of_information(beliefs, x: str, y: str, liquidity: float | None = None
     for n in (x, y):
         if n not in names:
             raise UnknownVariable(f"unknown variable {n!r}; the space has {list(names)!r}")
-    b = float(beliefs.liquidity if liquidity is None else liquidity)
-    if not math.isfinite(b) or b <= 0:
+    b = finite_number("liquidity", beliefs.liquidity if liquidity is None else liquidity)
+    if b <= 0:
         raise InvalidAmount(f"liquidity must be a finite number > 0, got {liquidity!r}")
     joint = beliefs.probabilities().reshape(beliefs.space.shape)
     return b * mutual_information(joint, names.index(x), names.index(y))
@@ -219,7 +220,7 @@ class SubsidyRouter:
             self.name, self.policy = getattr(policy, "__name__", "custom"), policy
         else:
             raise InvalidInput(f"policy must be a name or a callable, got {policy!r}")
-        rho = float(root_share) if not isinstance(root_share, bool) else math.nan
+        rho = finite_number("root_share", root_share)
         if not 0.0 < rho <= 1.0:
             raise InvalidInput(f"root_share must lie in (0, 1], got {root_share!r}")
         self.root_share = rho
@@ -241,8 +242,8 @@ class SubsidyRouter:
             Initial prices of each market (default: the marginal of ``beliefs``), which set
             its worst-case loss per unit liquidity :math:`-\\log\\min_o P_0(o)`.
         """
-        b_total = float(budget) if not isinstance(budget, bool) else math.nan
-        if not math.isfinite(b_total) or b_total < 0:
+        b_total = finite_number("budget", budget)
+        if b_total < 0:
             raise InvalidAmount(f"budget must be a finite number >= 0, got {budget!r}")
         names = tuple(beliefs.space.names)
         subs = (subsidiaries,) if isinstance(subsidiaries, str) else tuple(subsidiaries)

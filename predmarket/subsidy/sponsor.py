@@ -29,7 +29,6 @@ References
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from predmarket.errors import (
@@ -42,18 +41,14 @@ from predmarket.errors import (
 )
 from predmarket.ledger import Account
 from predmarket.subsidy.ledger import OUTSIDE, SubsidyLedger
+from predmarket.validation import finite_number
 
 __all__ = ["Sponsor"]
 
 
 def _amount(name: str, value: Any, *, positive: bool = False) -> float:
-    if isinstance(value, bool):
-        raise InvalidAmount(f"{name} must be a finite number, got {value!r}")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise InvalidAmount(f"{name} must be a finite number, got {value!r}") from None
-    if not math.isfinite(x) or x < 0 or (positive and x == 0):
+    x = finite_number(name, value)
+    if x < 0 or (positive and x == 0):
         raise InvalidAmount(f"{name} must be a finite number {'>' if positive else '>='} 0, "
                             f"got {value!r}")
     return x
