@@ -1,0 +1,60 @@
+"""Isolation of a trader that calls ``sys.exit``, and a simulation that runs once."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from predmarket import Market, OutcomeSpace, Variable
+from predmarket.errors import InvalidInput
+from predmarket.sim import Buy, Recorder, Simulation, check_trader
+
+SPACE = OutcomeSpace([Variable("rain", ["yes", "no"])])
+
+
+def factory():
+    return Market(SPACE, 5.0)
+
+
+def buyer(view):
+    return Buy("rain == yes", 1.0)
+
+
+def quitter(view):
+    sys.exit(3)
+
+
+def test_a_trader_calling_sys_exit_is_a_fault_not_the_end_of_the_run():
+    result = Simulation(factory, {"quit": quitter, "buy": buyer}, rounds=4,
+                        world=lambda rng: {"rain": "yes"}, rng=0, max_faults=10).run()
+    assert [(f.trader, f.kind) for f in result.faults] == [("quit", "raised")] * 4
+    assert all("SystemExit" in f.message for f in result.faults)
+    assert result.trades == 4
+    assert result.cash["quit"] == 100.0
+
+
+def test_check_trader_reports_sys_exit_as_raised():
+    with pytest.raises(InvalidInput, match="raised: turn 0: SystemExit"):
+        check_trader(quitter, factory)
+
+
+def test_a_simulation_runs_once():
+    rec = Recorder(["rain == yes"])
+    sim = Simulation(factory, {"buy": buyer}, rounds=2, world=lambda rng: {"rain": "yes"},
+                     rng=0, recorder=rec)
+    first = sim.run()
+    rows = list(rec.rows("prices"))
+    with pytest.raises(InvalidInput, match="already run"):
+        sim.run()
+    assert rec.rows("prices") == rows
+    assert first.trades == 2
+
+
+def test_a_recorder_records_one_simulation():
+    rec = Recorder(["rain == yes"])
+    Simulation(factory, {"buy": buyer}, rounds=2, rng=0, recorder=rec).run()
+    rows = {t: list(rec.rows(t)) for t in ("prices", "trades", "accounts")}
+    with pytest.raises(InvalidInput, match="fresh Recorder"):
+        Simulation(factory, {"buy": buyer}, rounds=2, rng=0, recorder=rec).run()
+    assert {t: rec.rows(t) for t in rows} == rows
