@@ -60,3 +60,27 @@ def test_valid_numbers_still_work():
     assert math.isclose(value_of_information(beliefs(), "x", "y", liquidity=2),
                         2 * value_of_information(beliefs(), "x", "y", liquidity=1))
     assert geometric_mixture([0.5, 0.5], [0.9, 0.1], 1).tolist() == pytest.approx([0.9, 0.1])
+
+
+def test_sponsor_check_runs_under_python_optimise():
+    """Sponsor.check() must verify even when ``assert`` statements are stripped (-O)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    code = (
+        "from predmarket import Market, OutcomeSpace, Variable\n"
+        "from predmarket.subsidy import Sponsor\n"
+        "s = Sponsor(2.0)\n"
+        "m = s.fund('root', Market(OutcomeSpace([Variable('x', ['0', '1'])]), 1.0))\n"
+        "m.open_account('stranger', 5.0)\n"  # money that never entered the ledger
+        "m.target('stranger', 'x == 1', 0.9)\n"
+        "try:\n"
+        "    s.check()\n"
+        "except AssertionError as exc:\n"
+        "    print('caught', exc)\n")
+    out = subprocess.run([sys.executable, "-O", "-c", code], capture_output=True, text=True,
+                         cwd=root, env={"PYTHONPATH": str(root), "PATH": ""}, timeout=120,
+                         check=True)
+    assert "caught market 'root' holds" in out.stdout
