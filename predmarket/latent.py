@@ -638,11 +638,11 @@ def fit_latent_class(observed: Any, n_classes: int, *, rng=None, n_starts: int =
     p_o = _distribution("observed", observed)
     if p_o.ndim < 1:
         raise InvalidInput("observed must have one axis per indicator")
-    if not isinstance(n_classes, (int, np.integer)) or n_classes < 1:
-        raise InvalidInput(f"n_classes must be a positive integer, got {n_classes!r}")
-    for name, v in (("n_starts", n_starts), ("max_iter", max_iter)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
+    for name, v in (("n_classes", n_classes), ("n_starts", n_starts), ("max_iter", max_iter)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise InvalidInput(f"{name} must be a positive integer, got {v!r}")
+    if finite_number("tol", tol) < 0:
+        raise InvalidInput(f"tol must be a finite number >= 0, got {tol!r}")
     gen = np.random.default_rng(rng)
     shape = p_o.shape
     cells = np.array(list(np.ndindex(*shape)), dtype=int)  # (n_cells, m)

@@ -84,3 +84,20 @@ def test_sponsor_check_runs_under_python_optimise():
                          cwd=root, env={"PYTHONPATH": str(root), "PATH": ""}, timeout=120,
                          check=True)
     assert "caught market 'root' holds" in out.stdout
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"n_classes": True}, "n_classes"),
+    ({"n_classes": 0}, "n_classes"),
+    ({"n_starts": 1.5}, "n_starts"),
+    ({"max_iter": False}, "max_iter"),
+    ({"tol": math.nan}, "tol"),
+    ({"tol": -1.0}, "tol"),
+    ({"tol": "small"}, "tol"),
+])
+def test_fit_latent_class_arguments(kwargs, word):
+    from predmarket.latent import fit_latent_class
+
+    observed = np.full((2, 2, 2), 1 / 8)
+    with pytest.raises(InvalidInput, match=word):
+        fit_latent_class(observed, **{"n_classes": 2, "rng": 0, **kwargs})
