@@ -52,3 +52,11 @@ def test_a_refused_likelihood_spends_no_compute():
     good = SamplingTrader(JointBelief(SPACE, [0.5, 0.5]), lambda s: [0.2, 0.8], 7)
     good.estimate(None, np.random.default_rng(0))
     assert good.compute == 7
+
+
+@pytest.mark.parametrize("value", NOT_NUMBERS + [-1e-3])
+def test_arbitrageur_tolerance_is_a_non_negative_number(value):
+    from predmarket.traders import Arbitrageur
+
+    with pytest.raises(InvalidAmount, match="tolerance"):
+        Arbitrageur([[("a", "x == 1"), ("b", "x == 0")]], tolerance=value)
