@@ -58,3 +58,22 @@ def test_a_recorder_records_one_simulation():
     with pytest.raises(InvalidInput, match="fresh Recorder"):
         Simulation(factory, {"buy": buyer}, rounds=2, rng=0, recorder=rec).run()
     assert {t: rec.rows(t) for t in rows} == rows
+
+
+def test_a_trader_cannot_change_the_public_evidence_others_see():
+    seen = []
+
+    def vandal(view):
+        view.public["reading"] = "tampered"
+        view.public["log"].append("vandal was here")
+
+    def reader(view):
+        seen.append((view.public["reading"], list(view.public["log"])))
+
+    from predmarket.sim import World
+
+    world = World({"rain": "yes"}, public={"reading": "dry", "log": []})
+    Simulation(factory, {"vandal": vandal, "reader": reader}, rounds=3,
+               world=lambda rng: world, activation="fixed", rng=0).run()
+    assert seen == [("dry", [])] * 3
+    assert world.public == {"reading": "dry", "log": []}

@@ -280,7 +280,7 @@ class Simulation:
                             "markets": market_names, "rng": self._trader_rngs[name],
                             "refusals": refusals[name],
                             "signal": world.signals.get(name) if world else None,
-                            "public": world.public if world else None,
+                            "public": _private_copy(world.public) if world else None,
                             "past_outcomes": tuple(past)}
                         orders, fault = self._turn(name, markets, default, history, view_info)
                         if fault is not None:
@@ -430,6 +430,16 @@ def _materialise(result: Any, max_orders: int) -> Any:
     if isinstance(result, Iterable):
         return tuple(itertools.islice(result, max_orders + 1))
     return result
+
+
+def _private_copy(evidence: Any) -> Any:
+    """A trader's own copy of evidence every trader sees, so that one trader changing what
+    it was handed cannot change what the others see."""
+    if evidence is None or isinstance(evidence, (str, bytes, int, float, bool, tuple)):
+        return evidence
+    import copy
+
+    return copy.deepcopy(evidence)
 
 
 def _message(exc: BaseException) -> str:
