@@ -77,3 +77,28 @@ def test_a_trader_cannot_change_the_public_evidence_others_see():
                world=lambda rng: world, activation="fixed", rng=0).run()
     assert seen == [("dry", [])] * 3
     assert world.public == {"reading": "dry", "log": []}
+
+
+def test_off_the_main_thread_an_overrun_is_measured_after_the_turn():
+    """No interval timer off the main thread: the slow turn runs to its end, then its
+    orders are dropped as a timeout fault (as the Simulation docstring says)."""
+    import threading
+    import time
+
+    def slow(view):
+        time.sleep(0.15)
+        return Buy("rain == yes", 1.0)
+
+    out = {}
+
+    def run():
+        out["result"] = Simulation(factory, {"slow": slow, "buy": buyer}, rounds=2, rng=0,
+                                   time_budget=0.05, max_faults=5).run()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(timeout=60)
+    result = out["result"]
+    assert [(f.trader, f.kind) for f in result.faults] == [("slow", "timeout")] * 2
+    assert all(f.message.startswith("turn took") for f in result.faults)
+    assert result.trades == 2 and result.cash["slow"] == 100.0
