@@ -102,3 +102,25 @@ def test_off_the_main_thread_an_overrun_is_measured_after_the_turn():
     assert [(f.trader, f.kind) for f in result.faults] == [("slow", "timeout")] * 2
     assert all(f.message.startswith("turn took") for f in result.faults)
     assert result.trades == 2 and result.cash["slow"] == 100.0
+
+
+def test_an_alarm_after_the_turn_interrupts_nothing():
+    """The time-budget handler of a finished turn is inert: an alarm that arrives as the
+    turn ends cannot raise inside the simulation's own code."""
+    import signal as signals
+
+    if not hasattr(signals, "setitimer"):
+        pytest.skip("no interval timers on this platform")
+    handlers = []
+
+    def grab(view):
+        handlers.append(signals.getsignal(signals.SIGALRM))
+        return Buy("rain == yes", 1.0)
+
+    before = signals.getsignal(signals.SIGALRM)
+    result = Simulation(factory, {"grab": grab}, rounds=2, rng=0, time_budget=5.0).run()
+    assert result.faults == [] and result.trades == 2
+    assert signals.getsignal(signals.SIGALRM) is before
+    assert len(handlers) == 2 and all(callable(h) for h in handlers)
+    for handler in handlers:
+        handler(signals.SIGALRM, None)  # must not raise TurnOverrun

@@ -368,14 +368,18 @@ class Simulation:
             yield
             return
 
+        armed = [True]
+
         def overrun(signum, frame):
-            gate.interrupt()
+            if armed[0]:  # an alarm delivered after the turn ended interrupts nothing
+                gate.interrupt()
 
         previous = signal.signal(signal.SIGALRM, overrun)
         signal.setitimer(signal.ITIMER_REAL, budget)
         try:
             yield
         finally:
+            armed[0] = False  # first, so that the disarming below cannot be interrupted
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
 
