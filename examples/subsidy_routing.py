@@ -13,8 +13,8 @@ The second table measures free riding: a trader funds the market for a signal it
 profit on the root; public prices let riders race it to the root, prices hidden until the
 root closes do not.
 
-Run: ``PYTHONPATH=. python examples/subsidy_routing.py`` (small, seconds) or ``--full``
-(the table in papers/subsidy_routing.md).
+Run: ``PYTHONPATH=. python examples/subsidy_routing.py`` (400 instances, seconds) or
+``--full`` (2000 instances: the table in papers/subsidy_routing.md).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def free_riding_table(instances: int, seed: int) -> dict:
 
 def main(argv=None, out=sys.stdout) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full", action="store_true", help="2000 instances instead of 100")
+    parser.add_argument("--full", action="store_true", help="2000 instances instead of 400")
     parser.add_argument("--instances", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
@@ -94,7 +94,9 @@ def main(argv=None, out=sys.stdout) -> dict:
     parser.add_argument("--cost", type=float, nargs=2, default=COST, metavar=("LO", "HI"),
                         help="range of signal costs, as a fraction of the budget")
     args = parser.parse_args(argv)
-    n = args.instances or (2000 if args.full else 100)
+    n = args.instances if args.instances is not None else (2000 if args.full else 400)
+    if n < 2:
+        parser.error(f"--instances must be at least 2 (standard errors need two), got {n}")
     accuracy, cost = tuple(args.accuracy), tuple(args.cost)
     routing = routing_table(n, args.seed, args.progress, n_signals=args.signals,
                             accuracy=accuracy, cost=cost)
@@ -111,6 +113,8 @@ def main(argv=None, out=sys.stdout) -> dict:
     margin = -voi["diff"] / voi["diff_se"] if voi["diff_se"] > 0 else math.nan
     print(f"value-of-information vs root-only: {voi['diff']:+.4f} ± {voi['diff_se']:.4f} "
           f"({margin:.1f} standard errors)", file=out)
+    print(f"value-of-information beats root-only by more than its standard error: "
+          f"{bool(margin > 1)}", file=out)
     riding = free_riding_table(n, args.seed)
     print(f"\nfree riding: a trader funds the market for one signal itself, 2 riders, "
           f"{n} instances", file=out)

@@ -66,6 +66,7 @@ import sympy
 
 from predmarket.errors import InsufficientFunds, InvalidInput, UnknownVariable
 from predmarket.events import atom
+from predmarket.validation import finite_number
 
 __all__ = [
     "Edit",
@@ -548,8 +549,8 @@ def geometric_mixture(p: Any, q: Any, weight: float) -> np.ndarray:
     """
     a = np.asarray(p, dtype=float)
     b = np.asarray(q, dtype=float)
-    w = float(weight)
-    if not 0.0 <= w <= 1.0 or not math.isfinite(w):
+    w = finite_number("weight", weight)
+    if not 0.0 <= w <= 1.0:
         raise InvalidInput(f"weight must lie in [0, 1], got {weight!r}")
     if a.shape != b.shape:
         raise InvalidInput(f"p and q must have the same shape, got {a.shape} and {b.shape}")
@@ -637,11 +638,11 @@ def fit_latent_class(observed: Any, n_classes: int, *, rng=None, n_starts: int =
     p_o = _distribution("observed", observed)
     if p_o.ndim < 1:
         raise InvalidInput("observed must have one axis per indicator")
-    if not isinstance(n_classes, (int, np.integer)) or n_classes < 1:
-        raise InvalidInput(f"n_classes must be a positive integer, got {n_classes!r}")
-    for name, v in (("n_starts", n_starts), ("max_iter", max_iter)):
-        if not isinstance(v, (int, np.integer)) or v < 1:
+    for name, v in (("n_classes", n_classes), ("n_starts", n_starts), ("max_iter", max_iter)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise InvalidInput(f"{name} must be a positive integer, got {v!r}")
+    if finite_number("tol", tol) < 0:
+        raise InvalidInput(f"tol must be a finite number >= 0, got {tol!r}")
     gen = np.random.default_rng(rng)
     shape = p_o.shape
     cells = np.array(list(np.ndindex(*shape)), dtype=int)  # (n_cells, m)

@@ -40,7 +40,10 @@ def test_latent_discovery_small(tmp_path):
     assert figure.stat().st_size > 10_000
 
 
-def test_subsidy_routing_small():
+def test_subsidy_routing_prints_its_tables_and_the_routing_result():
+    """The default run (400 instances; the full run in papers/subsidy_routing.md uses 2000)
+    prints both tables, and value-of-information routing beats root-only by more than the
+    standard error of the paired difference."""
     out = io.StringIO()
     result = load("subsidy_routing").main([], out=out)
     text = out.getvalue()
@@ -52,11 +55,13 @@ def test_subsidy_routing_small():
     assert riding["hidden until root closes"]["funded"] > riding["public"]["funded"]
     for row in result["routing"].values():
         assert row["sponsor_loss"] <= 1.0
-
-
-def test_value_of_information_routing_beats_root_only_by_more_than_its_se():
-    """400 instances (the full run in papers/subsidy_routing.md uses 2000)."""
-    module = load("subsidy_routing")
-    table = module.routing_table(400, seed=0)
-    voi = table["value-of-information"]
+    voi = result["routing"]["value-of-information"]
     assert voi["diff"] < -voi["diff_se"]
+    assert result["margin"] > 1
+    assert "more than its standard error: True" in text
+
+
+def test_subsidy_routing_refuses_too_few_instances(capsys):
+    with pytest.raises(SystemExit):
+        load("subsidy_routing").main(["--instances", "1"], out=io.StringIO())
+    assert "at least 2" in capsys.readouterr().err

@@ -165,7 +165,7 @@ def _trial(trader, factory: Callable, rounds, seed, cash, budget, allow_refusals
         start = time.perf_counter()
         try:
             result = _materialise(act(view), 10**6)
-        except Exception as exc:  # noqa: BLE001
+        except (Exception, SystemExit) as exc:  # noqa: BLE001
             _fail("raised", f"turn {day}: {type(exc).__name__}: {_message(exc)}")
         finally:
             gate = close_gate(token)

@@ -8,7 +8,8 @@ given). With LMSR the order moves prices, so it is never left implicit. The epis
 by observing the world's outcome and settling; with ``carry_cash`` each trader starts the
 next episode with the cash it ended with (so wealth flows to the better forecasters).
 
-Isolation. A trader's turn is guarded: if it raises, returns something that is not an
+Isolation. A trader's turn is guarded: if it raises (``sys.exit`` included; only
+``KeyboardInterrupt`` stops the run), returns something that is not an
 order, or overruns ``time_budget`` seconds, its orders are dropped and a fault is recorded;
 after ``max_faults`` faults it is retired for the rest of the run. Orders the market
 refuses leave the market unchanged and are reported to the trader in its next view. The
@@ -33,7 +34,7 @@ import numpy as np
 from predmarket.errors import InvalidAmount, InvalidInput
 from predmarket.sim.orders import ORDER_TYPES, Refusal, as_orders
 from predmarket.sim.protocol import require_market
-from predmarket.sim.recorder import Recorder, event_text
+from predmarket.sim.recorder import TABLES, Recorder, event_text
 from predmarket.sim.view import (
     MarketView,
     PublicTrade,
@@ -216,6 +217,7 @@ class Simulation:
         if not isinstance(self.recorder, Recorder):
             raise InvalidInput(f"recorder must be a Recorder, got {recorder!r}")
         self.show_progress = bool(show_progress)
+        self._ran = False
         seeds = _seed_sequence(rng).spawn(3)
         self._order_rng = np.random.default_rng(seeds[0])
         self._world_rng = np.random.default_rng(seeds[1])
@@ -224,8 +226,26 @@ class Simulation:
 
     # -- running -------------------------------------------------------------------------
     def run(self) -> SimulationResult:
-        """Run every episode; return the recorder, faults, payouts and final cash."""
+        """Run every episode; return the recorder, faults, payouts and final cash.
+
+        A simulation runs once: its random streams, its traders and its recorder carry the
+        state of the run, so a second run would neither repeat the first nor record
+        separately from it. Build a new :class:`Simulation` (with a fresh recorder) instead.
+
+        Raises
+        ------
+        InvalidInput
+            If this simulation has already run, or its recorder already holds rows.
+        """
+        if self._ran:
+            raise InvalidInput("this Simulation has already run; build a new one (its random "
+                               "streams, traders and recorder hold the first run's state)")
         rec = self.recorder
+        filled = [t for t in TABLES if rec.rows(t)]
+        if filled:
+            raise InvalidInput(f"the recorder already holds rows in {filled!r}; pass a fresh "
+                               "Recorder to each simulation")
+        self._ran = True
         rec.meta.update({"traders": list(self.traders), "rounds": self.rounds,
                          "episodes": self.episodes, "activation": self.activation})
         result = SimulationResult(rec)
@@ -260,7 +280,7 @@ class Simulation:
                             "markets": market_names, "rng": self._trader_rngs[name],
                             "refusals": refusals[name],
                             "signal": world.signals.get(name) if world else None,
-                            "public": world.public if world else None,
+                            "public": _private_copy(world.public) if world else None,
                             "past_outcomes": tuple(past)}
                         orders, fault = self._turn(name, markets, default, history, view_info)
                         if fault is not None:
@@ -327,7 +347,7 @@ class Simulation:
                 result = _materialise(result, self.max_orders)
         except TurnOverrun:
             return None, ("timeout", f"turn overran its time budget of {self.time_budget:g} s")
-        except Exception as exc:  # noqa: BLE001 - isolating arbitrary trader code
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - isolating arbitrary trader code
             return None, ("raised", f"{type(exc).__name__}: {_message(exc)}")
         finally:
             close_gate(token)
@@ -348,14 +368,18 @@ class Simulation:
             yield
             return
 
+        armed = [True]
+
         def overrun(signum, frame):
-            gate.interrupt()
+            if armed[0]:  # an alarm delivered after the turn ended interrupts nothing
+                gate.interrupt()
 
         previous = signal.signal(signal.SIGALRM, overrun)
         signal.setitimer(signal.ITIMER_REAL, budget)
         try:
             yield
         finally:
+            armed[0] = False  # first, so that the disarming below cannot be interrupted
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
 
@@ -410,6 +434,16 @@ def _materialise(result: Any, max_orders: int) -> Any:
     if isinstance(result, Iterable):
         return tuple(itertools.islice(result, max_orders + 1))
     return result
+
+
+def _private_copy(evidence: Any) -> Any:
+    """A trader's own copy of evidence every trader sees, so that one trader changing what
+    it was handed cannot change what the others see."""
+    if evidence is None or isinstance(evidence, (str, bytes, int, float, bool, tuple)):
+        return evidence
+    import copy
+
+    return copy.deepcopy(evidence)
 
 
 def _message(exc: BaseException) -> str:

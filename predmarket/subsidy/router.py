@@ -29,6 +29,7 @@ import numpy as np
 
 from predmarket.errors import InvalidAmount, InvalidInput, UnknownVariable
 from predmarket.latent import mutual_information
+from predmarket.validation import finite_number
 
 __all__ = [
     "POLICIES",
@@ -102,7 +103,8 @@ def route_price_gradient(problem: RoutingProblem) -> np.ndarray:
     of the gradient of the root's prices with respect to its prices.
 
     :math:`P(x) = \\sum_y P(x\\mid y) P(y)`, so :math:`\\partial P(x)/\\partial P(y) =
-    P(x\\mid y)` along the simplex (centred over :math:`y`, since the :math:`P(y)` sum to 1):
+    P(x\\mid y)` along the simplex (centred over :math:`y`, since the :math:`P(y)` sum to 1;
+    states :math:`y` of probability 0 have no conditional and are left out):
 
     .. math:: g_i = \\Bigl\\| P(x \\mid y) - \\tfrac{1}{|Y_i|}\\textstyle\\sum_{y'}
               P(x\\mid y') \\Bigr\\|_F .
@@ -110,6 +112,7 @@ def route_price_gradient(problem: RoutingProblem) -> np.ndarray:
     scores = []
     for sub in problem.subsidiaries:
         pair = problem.pair(sub)
+        pair = pair[:, pair.sum(axis=0) > 0]  # states of y that can still happen
         cond = pair / pair.sum(axis=0, keepdims=True)  # P(x | y), columns y
         centred = cond - cond.mean(axis=1, keepdims=True)
         scores.append(float(np.sqrt(np.sum(centred ** 2))))
@@ -149,8 +152,8 @@ def value_of_information(beliefs, x: str, y: str, liquidity: float | None = None
     for n in (x, y):
         if n not in names:
             raise UnknownVariable(f"unknown variable {n!r}; the space has {list(names)!r}")
-    b = float(beliefs.liquidity if liquidity is None else liquidity)
-    if not math.isfinite(b) or b <= 0:
+    b = finite_number("liquidity", beliefs.liquidity if liquidity is None else liquidity)
+    if b <= 0:
         raise InvalidAmount(f"liquidity must be a finite number > 0, got {liquidity!r}")
     joint = beliefs.probabilities().reshape(beliefs.space.shape)
     return b * mutual_information(joint, names.index(x), names.index(y))
@@ -219,7 +222,7 @@ class SubsidyRouter:
             self.name, self.policy = getattr(policy, "__name__", "custom"), policy
         else:
             raise InvalidInput(f"policy must be a name or a callable, got {policy!r}")
-        rho = float(root_share) if not isinstance(root_share, bool) else math.nan
+        rho = finite_number("root_share", root_share)
         if not 0.0 < rho <= 1.0:
             raise InvalidInput(f"root_share must lie in (0, 1], got {root_share!r}")
         self.root_share = rho
@@ -241,8 +244,8 @@ class SubsidyRouter:
             Initial prices of each market (default: the marginal of ``beliefs``), which set
             its worst-case loss per unit liquidity :math:`-\\log\\min_o P_0(o)`.
         """
-        b_total = float(budget) if not isinstance(budget, bool) else math.nan
-        if not math.isfinite(b_total) or b_total < 0:
+        b_total = finite_number("budget", budget)
+        if b_total < 0:
             raise InvalidAmount(f"budget must be a finite number >= 0, got {budget!r}")
         names = tuple(beliefs.space.names)
         subs = (subsidiaries,) if isinstance(subsidiaries, str) else tuple(subsidiaries)
@@ -252,6 +255,32 @@ class SubsidyRouter:
         if root in subs or len(set(subs)) != len(subs):
             raise InvalidInput(f"root {root!r} and subsidiaries {list(subs)!r} must be distinct")
         joint = np.asarray(beliefs.probabilities(), float).reshape(beliefs.space.shape)
+        if priors is not None:
+            if not isinstance(priors, Mapping):
+                raise InvalidInput(f"priors must map market names to initial prices, got "
+                                   f"{priors!r}")
+            unknown = [n for n in priors if n not in (root, *subs)]
+            if unknown:
+                raise InvalidInput(f"priors name {unknown!r}, which are not among the routed "
+                                   f"markets {[root, *subs]!r}")
+        loss_per = {}
+        for n in (root, *subs):
+            axis = names.index(n)
+            states = joint.shape[axis]
+            if priors is not None and n in priors:
+                p0 = np.asarray(priors[n], float)
+                if p0.shape != (states,) or not np.all(np.isfinite(p0)) or not np.all(
+                        p0 > 0) or not math.isclose(p0.sum(), 1.0):
+                    raise InvalidInput(f"prior of {n!r} must be {states} positive numbers "
+                                       f"summing to 1 (one per state), got {priors[n]!r}")
+            else:
+                p0 = joint.sum(axis=tuple(a for a in range(joint.ndim) if a != axis))
+                if not np.all(p0 > 0):
+                    raise InvalidInput(
+                        f"the marginal of {n!r} under the beliefs has a state of price 0 "
+                        f"({p0.tolist()!r}), and a market cannot start there; pass priors= "
+                        "with positive initial prices for it")
+            loss_per[n] = -math.log(float(p0.min() / p0.sum()))
         problem = RoutingProblem(joint, names, root, subs, self.root_share)
         weights = np.asarray(self.policy(problem), dtype=float)
         if weights.shape != (len(subs) + 1,) or not np.all(np.isfinite(weights)) or np.any(
@@ -259,16 +288,6 @@ class SubsidyRouter:
             raise InvalidInput(f"policy {self.name!r} returned {weights!r}; expected "
                                f"{len(subs) + 1} non-negative weights summing to 1")
         weights = weights / weights.sum()
-        loss_per = {}
-        for n in (root, *subs):
-            if priors is not None and n in priors:
-                p0 = np.asarray(priors[n], float)
-                if p0.ndim != 1 or not np.all(p0 > 0) or not math.isclose(p0.sum(), 1.0):
-                    raise InvalidInput(f"prior of {n!r} must be positive and sum to 1")
-            else:
-                axis = names.index(n)
-                p0 = joint.sum(axis=tuple(a for a in range(joint.ndim) if a != axis))
-            loss_per[n] = -math.log(float(p0.min() / p0.sum()))
         all_names = (root, *subs)
         liquidity = {n: float(w * b_total * (1 - _SAFETY) / loss_per[n]) if loss_per[n] > 0
                      else 0.0 for n, w in zip(all_names, weights)}

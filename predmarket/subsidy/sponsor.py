@@ -29,7 +29,6 @@ References
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from predmarket.errors import (
@@ -42,21 +41,24 @@ from predmarket.errors import (
 )
 from predmarket.ledger import Account
 from predmarket.subsidy.ledger import OUTSIDE, SubsidyLedger
+from predmarket.validation import finite_number
 
 __all__ = ["Sponsor"]
 
 
 def _amount(name: str, value: Any, *, positive: bool = False) -> float:
-    if isinstance(value, bool):
-        raise InvalidAmount(f"{name} must be a finite number, got {value!r}")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise InvalidAmount(f"{name} must be a finite number, got {value!r}") from None
-    if not math.isfinite(x) or x < 0 or (positive and x == 0):
+    x = finite_number(name, value)
+    if x < 0 or (positive and x == 0):
         raise InvalidAmount(f"{name} must be a finite number {'>' if positive else '>='} 0, "
                             f"got {value!r}")
     return x
+
+
+def _verify(condition: bool, message: str) -> None:
+    """Raise ``AssertionError(message)`` unless ``condition``: unlike ``assert``, it also
+    runs under ``python -O``."""
+    if not condition:
+        raise AssertionError(message)
 
 
 def _wallet(agent: str) -> str:
@@ -305,27 +307,28 @@ class Sponsor:
         """
         scale = 1.0 + self.ledger.entered()
         tol = tolerance * scale
-        assert self._committed <= self.budget + tol, (
-            f"committed {self._committed!r} exceeds budget {self.budget!r}")
-        assert self.realised_loss <= self._committed + tol, (
-            f"realised loss {self.realised_loss!r} exceeds committed {self._committed!r}")
+        _verify(self._committed <= self.budget + tol,
+                f"committed {self._committed!r} exceeds budget {self.budget!r}")
+        _verify(self.realised_loss <= self._committed + tol,
+                f"realised loss {self.realised_loss!r} exceeds committed {self._committed!r}")
         balances = self.ledger.balances()
         for agent, cash in self._wallets.items():
-            assert abs(balances.get(_wallet(agent), 0.0) - cash) <= tol, (
-                f"wallet {agent!r} holds {cash!r}, ledger says {balances.get(_wallet(agent))!r}")
+            _verify(abs(balances.get(_wallet(agent), 0.0) - cash) <= tol,
+                    f"wallet {agent!r} holds {cash!r}, ledger says "
+                    f"{balances.get(_wallet(agent))!r}")
         total = self.cash + sum(self._wallets.values())
         for name, m in self.markets.items():
             inside = balances.get(_maker(name), 0.0) + sum(
                 balances.get(_account(name, a), 0.0) for a in self._members[name])
             if name in self._closed:
-                assert abs(inside) <= tol, f"closed market {name!r} still holds {inside!r}"
+                _verify(abs(inside) <= tol, f"closed market {name!r} still holds {inside!r}")
                 continue
             held = m.maker_cash + sum(m.cash(a) for a in self._members[name])
-            assert abs(held - inside) <= tol, (
-                f"market {name!r} holds {held!r}, but {inside!r} was put in")
+            _verify(abs(held - inside) <= tol,
+                    f"market {name!r} holds {held!r}, but {inside!r} was put in")
             total += held
-        assert abs(total - self.ledger.entered()) <= tol, (
-            f"money not conserved: {total!r} held, {self.ledger.entered()!r} entered")
+        _verify(abs(total - self.ledger.entered()) <= tol,
+                f"money not conserved: {total!r} held, {self.ledger.entered()!r} entered")
 
     def __repr__(self) -> str:
         return (f"Sponsor(budget={self.budget:g}, committed={self._committed:g}, "

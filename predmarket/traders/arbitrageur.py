@@ -24,9 +24,10 @@ from typing import Any
 
 from scipy.optimize import brentq
 
-from predmarket.errors import InvalidInput
+from predmarket.errors import InvalidAmount, InvalidInput
 from predmarket.sim.orders import Buy, Sell
 from predmarket.traders.bayesian import _fraction
+from predmarket.validation import finite_number
 
 __all__ = ["Arbitrageur"]
 
@@ -80,7 +81,9 @@ class Arbitrageur:
         if not parts:
             raise InvalidInput("an arbitrageur needs at least one partition")
         self.partitions = parts
-        self.tolerance = float(tolerance)
+        self.tolerance = finite_number("tolerance", tolerance)
+        if self.tolerance < 0:
+            raise InvalidAmount(f"tolerance must be a finite number >= 0, got {tolerance!r}")
         self.fraction = _fraction(fraction)
         if name is not None:
             self.name = name
@@ -110,7 +113,7 @@ class Arbitrageur:
                 risks = []
                 for p, b in zip(prices, bs):
                     c = _cost(p, x, b)
-                    risks.append(max(c, c - x))  # lose c if it fails, x - c if it happens
+                    risks.append(max(c, c - x))  # lose c if it fails, c - x if it happens
                 if all(r <= w for r, w in zip(risks, budgets)):
                     break
                 x *= 0.5

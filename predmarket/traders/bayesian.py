@@ -13,7 +13,6 @@ keeps below the wealth it was given.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,18 +20,23 @@ from predmarket.errors import InvalidAmount, InvalidInput
 from predmarket.sim.orders import Target, _probability
 from predmarket.traders.beliefs import JointBelief, chain_questions, marginal_questions
 from predmarket.traders.kelly import kelly_price
+from predmarket.validation import finite_number
 
 __all__ = ["BayesianTrader", "ConstantBelief", "kelly_orders"]
 
 
 def _fraction(value: Any) -> float:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise InvalidAmount(f"fraction must be a number in (0, 1], got {value!r}") from None
-    if not (math.isfinite(f) and 0.0 < f <= 1.0):
+    f = finite_number("fraction", value)
+    if not 0.0 < f <= 1.0:
         raise InvalidAmount(f"fraction must be a number in (0, 1], got {value!r}")
     return f
+
+
+def _tolerance(value: Any) -> float:
+    t = finite_number("tolerance", value)
+    if not 0.0 <= t < 1.0:
+        raise InvalidAmount(f"tolerance must be a number in [0, 1), got {value!r}")
+    return t
 
 
 def _questions(questions: Any) -> list[tuple[Any, Any]]:
@@ -127,7 +131,7 @@ class BayesianTrader:
             questions = marginal_questions(self.space)
         self.questions = _questions(questions)
         self.fraction = _fraction(fraction)
-        self.tolerance = float(tolerance)
+        self.tolerance = _tolerance(tolerance)
         self.market = market
         if name is not None:
             self.name = name

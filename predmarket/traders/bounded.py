@@ -41,9 +41,10 @@ from typing import Any
 
 import numpy as np
 
-from predmarket.errors import InvalidInput
+from predmarket.errors import InvalidAmount, InvalidInput
 from predmarket.traders.bayesian import _fraction, _questions, kelly_orders
 from predmarket.traders.beliefs import JointBelief, chain_questions
+from predmarket.validation import finite_number
 
 __all__ = ["GibbsTrader", "SamplingTrader"]
 
@@ -83,8 +84,8 @@ class SamplingTrader:
             raise InvalidInput(f"k (samples per episode) must be an integer >= 1, got {k!r}")
         if likelihood is not None and not callable(likelihood):
             raise InvalidInput(f"likelihood must be callable or None, got {likelihood!r}")
-        if not (np.isfinite(prior_weight) and prior_weight > 0):
-            raise InvalidInput(f"prior_weight must be > 0, got {prior_weight!r}")
+        if finite_number("prior_weight", prior_weight) <= 0:
+            raise InvalidAmount(f"prior_weight must be > 0, got {prior_weight!r}")
         self.prior = prior
         self.likelihood = likelihood
         self.k = int(k)
@@ -101,16 +102,15 @@ class SamplingTrader:
     def estimate(self, signal: Any, rng: np.random.Generator) -> list[float]:
         """Spend ``k`` samples; return the estimate for every question."""
         space = self.prior.space
-        draws = rng.choice(space.size, size=self.k, p=self.prior.p)
-        self.compute += self.k
-        if self.likelihood is None:
-            w = np.ones(self.k)
-        else:
+        lik = None
+        if self.likelihood is not None:
             lik = np.asarray(self.likelihood(signal), dtype=float).ravel()
             if lik.shape != (space.size,) or not np.all(np.isfinite(lik)) or np.any(lik < 0):
                 raise InvalidInput("the likelihood must give a finite, non-negative number "
                                    f"for each of the {space.size} outcomes")
-            w = lik[draws]
+        draws = rng.choice(space.size, size=self.k, p=self.prior.p)
+        self.compute += self.k
+        w = np.ones(self.k) if lik is None else lik[draws]
         mean = w.mean()
         w = w / mean if mean > 0 else np.zeros_like(w)
         out = []

@@ -8,12 +8,12 @@ worst-case final cash and :math:`f < 1` is never refused for lack of funds.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from predmarket.errors import InvalidAmount, InvalidInput
 from predmarket.sim.orders import Buy, Sell
 from predmarket.traders.bayesian import _fraction
+from predmarket.validation import finite_number
 
 __all__ = ["MomentumTrader", "NoiseTrader"]
 
@@ -28,11 +28,8 @@ def _events(events: Any) -> list:
 
 
 def _positive(name: str, value: Any) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise InvalidAmount(f"{name} must be a finite number > 0, got {value!r}") from None
-    if not (math.isfinite(x) and x > 0):
+    x = finite_number(name, value)
+    if x <= 0:
         raise InvalidAmount(f"{name} must be a finite number > 0, got {value!r}")
     return x
 
