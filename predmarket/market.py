@@ -71,7 +71,7 @@ from predmarket.ledger import Account, LedgerEntry, Quote
 from predmarket.makers.bayesnet import BayesNetMaker
 from predmarket.makers.joint import DEFAULT_MAX_OUTCOMES, JointMaker
 from predmarket.spaces import OutcomeSpace
-from predmarket.validation import finite_number
+from predmarket.validation import finite_number, verify
 
 __all__ = ["BayesNetMarket", "Market"]
 
@@ -496,15 +496,15 @@ class Market:
         total = sum(a.cash for a in self._accounts.values()) + self._maker_cash
         expected = sum(a.endowment for a in self._accounts.values()) + self.subsidy
         scale = 1.0 + abs(expected)
-        assert abs(total - expected) <= tolerance * scale, (
-            f"money not conserved: accounts + maker = {total!r}, expected {expected!r}")
+        verify(abs(total - expected) <= tolerance * scale,
+               f"money not conserved: accounts + maker = {total!r}, expected {expected!r}")
         for name in self._accounts:
             worst = self.min_asset(name)
-            assert worst >= -tolerance * scale, f"account {name!r} can end at {worst!r} < 0"
+            verify(worst >= -tolerance * scale, f"account {name!r} can end at {worst!r} < 0")
 
     def _check_prices(self) -> None:
         p = self.maker.probabilities()
-        assert abs(p.sum() - 1.0) < 1e-9, f"joint prices sum to {p.sum()!r}, expected 1"
+        verify(abs(p.sum() - 1.0) < 1e-9, f"joint prices sum to {p.sum()!r}, expected 1")
 
     # -- internals: validation ---------------------------------------------------------
     def _require_open(self) -> None:
@@ -1090,7 +1090,7 @@ class BayesNetMarket(Market):
     def _check_prices(self) -> None:
         for name in self.space.names:
             total = sum(self.marginal(name).values())
-            assert abs(total - 1.0) < 1e-9, f"prices of {name!r} sum to {total!r}, expected 1"
+            verify(abs(total - 1.0) < 1e-9, f"prices of {name!r} sum to {total!r}, expected 1")
 
     def __repr__(self) -> str:
         state = "settled" if self._settled else "open"

@@ -7,7 +7,7 @@ from typing import Any
 
 from predmarket.errors import InvalidAmount
 
-__all__ = ["finite_number"]
+__all__ = ["finite_number", "verify"]
 
 
 def finite_number(name: str, value: Any) -> float:
@@ -31,3 +31,19 @@ def finite_number(name: str, value: Any) -> float:
     if not math.isfinite(x):
         raise InvalidAmount(f"{name} must be a finite number, got {value!r}")
     return x
+
+
+def verify(condition: bool, message: str) -> None:
+    """Raise ``AssertionError(message)`` unless ``condition``.
+
+    For invariant checks (``Market.check`` and kin): unlike ``assert``, it also runs under
+    ``python -O``.
+
+    >>> verify(1 + 1 == 2, "arithmetic")
+    >>> verify(False, "prices sum to 0.9, expected 1")
+    Traceback (most recent call last):
+    ...
+    AssertionError: prices sum to 0.9, expected 1
+    """
+    if not condition:
+        raise AssertionError(message)

@@ -70,6 +70,7 @@ from predmarket.logic.deductive import as_process
 from predmarket.logic.sentences import parse_sentence, sentence_to_string
 from predmarket.logic.worlds import DEFAULT_MAX_WORLDS, WorldSet, enumerate_worlds
 from predmarket.scoring import check_liquidity
+from predmarket.validation import verify
 
 __all__ = ["WorldsMarket"]
 
@@ -596,17 +597,18 @@ class WorldsMarket:
         """Verify the invariants; raise ``AssertionError`` naming a failure: prices sum to 1,
         ruled-out worlds have price 0, money is conserved, no account can end below zero."""
         p = self.probabilities()
-        assert abs(p.sum() - 1.0) < 1e-9, f"world prices sum to {p.sum()!r}, expected 1"
-        assert not p[~self._alive].any(), "a world ruled out by a proof has a positive price"
+        verify(abs(p.sum() - 1.0) < 1e-9, f"world prices sum to {p.sum()!r}, expected 1")
+        verify(not p[~self._alive].any(), "a world ruled out by a proof has a positive price")
         total = sum(a.cash for a in self._accounts.values()) + self._maker_cash
         expected = sum(a.endowment for a in self._accounts.values()) + self.subsidy
         scale = 1.0 + abs(expected)
-        assert abs(total - expected) <= tolerance * scale, (
+        verify(
+            abs(total - expected) <= tolerance * scale,
             f"money not conserved: accounts + maker = {total!r}, expected {expected!r}"
         )
         for name in self._accounts:
             worst = self.min_asset(name)
-            assert worst >= -tolerance * scale, f"account {name!r} can end at {worst!r} < 0"
+            verify(worst >= -tolerance * scale, f"account {name!r} can end at {worst!r} < 0")
 
     # -- internals -----------------------------------------------------------------------
     @staticmethod

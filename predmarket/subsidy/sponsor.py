@@ -41,7 +41,7 @@ from predmarket.errors import (
 )
 from predmarket.ledger import Account
 from predmarket.subsidy.ledger import OUTSIDE, SubsidyLedger
-from predmarket.validation import finite_number
+from predmarket.validation import finite_number, verify
 
 __all__ = ["Sponsor"]
 
@@ -52,13 +52,6 @@ def _amount(name: str, value: Any, *, positive: bool = False) -> float:
         raise InvalidAmount(f"{name} must be a finite number {'>' if positive else '>='} 0, "
                             f"got {value!r}")
     return x
-
-
-def _verify(condition: bool, message: str) -> None:
-    """Raise ``AssertionError(message)`` unless ``condition``: unlike ``assert``, it also
-    runs under ``python -O``."""
-    if not condition:
-        raise AssertionError(message)
 
 
 def _wallet(agent: str) -> str:
@@ -307,13 +300,13 @@ class Sponsor:
         """
         scale = 1.0 + self.ledger.entered()
         tol = tolerance * scale
-        _verify(self._committed <= self.budget + tol,
+        verify(self._committed <= self.budget + tol,
                 f"committed {self._committed!r} exceeds budget {self.budget!r}")
-        _verify(self.realised_loss <= self._committed + tol,
+        verify(self.realised_loss <= self._committed + tol,
                 f"realised loss {self.realised_loss!r} exceeds committed {self._committed!r}")
         balances = self.ledger.balances()
         for agent, cash in self._wallets.items():
-            _verify(abs(balances.get(_wallet(agent), 0.0) - cash) <= tol,
+            verify(abs(balances.get(_wallet(agent), 0.0) - cash) <= tol,
                     f"wallet {agent!r} holds {cash!r}, ledger says "
                     f"{balances.get(_wallet(agent))!r}")
         total = self.cash + sum(self._wallets.values())
@@ -321,13 +314,13 @@ class Sponsor:
             inside = balances.get(_maker(name), 0.0) + sum(
                 balances.get(_account(name, a), 0.0) for a in self._members[name])
             if name in self._closed:
-                _verify(abs(inside) <= tol, f"closed market {name!r} still holds {inside!r}")
+                verify(abs(inside) <= tol, f"closed market {name!r} still holds {inside!r}")
                 continue
             held = m.maker_cash + sum(m.cash(a) for a in self._members[name])
-            _verify(abs(held - inside) <= tol,
+            verify(abs(held - inside) <= tol,
                     f"market {name!r} holds {held!r}, but {inside!r} was put in")
             total += held
-        _verify(abs(total - self.ledger.entered()) <= tol,
+        verify(abs(total - self.ledger.entered()) <= tol,
                 f"money not conserved: {total!r} held, {self.ledger.entered()!r} entered")
 
     def __repr__(self) -> str:
