@@ -57,7 +57,6 @@ from predmarket.errors import (
     InvalidAmount,
     InvalidInput,
     InvalidObservation,
-    InvalidProbability,
     LatentObservation,
     MarketClosed,
     SpaceTooLarge,
@@ -71,7 +70,7 @@ from predmarket.ledger import Account, LedgerEntry, Quote
 from predmarket.makers.bayesnet import BayesNetMaker
 from predmarket.makers.joint import DEFAULT_MAX_OUTCOMES, JointMaker
 from predmarket.spaces import OutcomeSpace
-from predmarket.validation import finite_number, verify
+from predmarket.validation import finite_number, open_probability, verify
 
 __all__ = ["BayesNetMarket", "Market"]
 
@@ -511,16 +510,6 @@ class Market:
         if self._settled:
             raise MarketClosed("the market is settled; no more trades, observations or settlements")
 
-    @staticmethod
-    def _probability(value: Any) -> float:
-        try:
-            p = finite_number("probability", value)
-        except InvalidAmount as exc:
-            raise InvalidProbability(str(exc)) from None
-        if not 0.0 < p < 1.0:
-            raise InvalidProbability(f"probability must lie in the open interval (0, 1), got {p!r}")
-        return p
-
     def _reachable(self, event: Event, role: str) -> Event:
         if event.is_empty:
             raise ImpossibleEvent(f"{role} {str(event)!r} is impossible: it contains no outcome")
@@ -603,7 +592,7 @@ class Market:
     def _prepare_target(self, account, event, probability, given) -> _Move:
         self._require_open()
         acct = self._account(account)
-        p_target = self._probability(probability)
+        p_target = open_probability(probability)
         a, b = self._condition(event, given)
         events, logs, masses = self._partition(a, b)
         self._require_uncertain(logs, a, b)
@@ -634,7 +623,7 @@ class Market:
     def _prepare_edit(self, account, event, probability, given) -> _Move:
         self._require_open()
         acct = self._account(account)
-        p_target = self._probability(probability)
+        p_target = open_probability(probability)
         a, b = self._condition(event, given)
         events, logs, masses = self._partition(a, b)
         self._require_uncertain(logs, a, b)

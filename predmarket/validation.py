@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from predmarket.errors import InvalidAmount
+from predmarket.errors import InvalidAmount, InvalidProbability
 
-__all__ = ["finite_number", "verify"]
+__all__ = ["finite_number", "open_probability", "verify"]
 
 
 def finite_number(name: str, value: Any) -> float:
@@ -31,6 +31,26 @@ def finite_number(name: str, value: Any) -> float:
     if not math.isfinite(x):
         raise InvalidAmount(f"{name} must be a finite number, got {value!r}")
     return x
+
+
+def open_probability(value: Any, name: str = "probability") -> float:
+    """Return ``value`` as a float in the open interval (0, 1), or raise
+    :class:`InvalidProbability` naming ``name``: a market cannot be moved to a certainty.
+
+    >>> open_probability(0.25)
+    0.25
+    >>> open_probability(1.0)
+    Traceback (most recent call last):
+    ...
+    predmarket.errors.InvalidProbability: probability must lie in the open interval (0, 1), got 1.0
+    """
+    try:
+        p = finite_number(name, value)
+    except InvalidAmount as exc:
+        raise InvalidProbability(str(exc)) from None
+    if not 0.0 < p < 1.0:
+        raise InvalidProbability(f"{name} must lie in the open interval (0, 1), got {p!r}")
+    return p
 
 
 def verify(condition: bool, message: str) -> None:

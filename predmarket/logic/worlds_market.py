@@ -59,7 +59,6 @@ from predmarket.errors import (
     InvalidAmount,
     InvalidInput,
     InvalidObservation,
-    InvalidProbability,
     LatentObservation,
     MarketClosed,
     UnknownAccount,
@@ -70,24 +69,12 @@ from predmarket.logic.deductive import as_process
 from predmarket.logic.sentences import parse_sentence, sentence_to_string
 from predmarket.logic.worlds import DEFAULT_MAX_WORLDS, WorldSet, enumerate_worlds
 from predmarket.scoring import check_liquidity
-from predmarket.validation import verify
+from predmarket.validation import finite_number, open_probability, verify
 
 __all__ = ["WorldsMarket"]
 
 _TRUE = {"true", "yes", "1", "t", "y"}
 _FALSE = {"false", "no", "0", "f", "n"}
-
-
-def _finite_number(name: str, value: Any) -> float:
-    if isinstance(value, bool):
-        raise InvalidAmount(f"{name} must be a finite number, got {value!r}")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise InvalidAmount(f"{name} must be a finite number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise InvalidAmount(f"{name} must be a finite number, got {value!r}")
-    return x
 
 
 class _Holder:
@@ -273,7 +260,7 @@ class WorldsMarket:
             raise InvalidInput(f"account name must be a non-empty string, got {name!r}")
         if name in self._accounts:
             raise DuplicateAccount(f"an account named {name!r} already exists")
-        amount = _finite_number("cash", cash)
+        amount = finite_number("cash", cash)
         if amount < 0:
             raise InvalidAmount(f"initial cash must be >= 0, got {amount!r}")
         self._accounts[name] = _Holder(name, amount, self._n_outcomes)
@@ -412,7 +399,7 @@ class WorldsMarket:
         self, account: Account | str, event: Any, shares: float, *, given: Any = None
     ) -> float:
         """Sell ``shares``: the same as ``buy`` with ``-shares``."""
-        return self.buy(account, event, -_finite_number("shares", shares), given=given)
+        return self.buy(account, event, -finite_number("shares", shares), given=given)
 
     def edit(
         self, account: Account | str, event: Any, probability: float, *, given: Any = None
@@ -674,16 +661,6 @@ class WorldsMarket:
             return self._alive
         return np.add.reduceat(self._alive.astype(int), self._starts) > 0
 
-    @staticmethod
-    def _probability(value: Any) -> float:
-        try:
-            p = _finite_number("probability", value)
-        except InvalidAmount as exc:
-            raise InvalidProbability(str(exc)) from None
-        if not 0.0 < p < 1.0:
-            raise InvalidProbability(f"probability must lie in the open interval (0, 1), got {p!r}")
-        return p
-
     def _partition(self, event: Any, given: Any):
         a = self.event(event)
         b = None if given is None else self.event(given)
@@ -730,7 +707,7 @@ class WorldsMarket:
     def _prepare_shares(self, account, event, shares, given) -> _Move:
         self._require_trading()
         acct = self._account(account)
-        x = _finite_number("shares", shares)
+        x = finite_number("shares", shares)
         a, b, parts, masks, logs = self._partition(event, given)
         if logs[0] == -math.inf and logs[1] == -math.inf:
             raise ImpossibleEvent(
@@ -741,7 +718,7 @@ class WorldsMarket:
     def _prepare_target(self, account, event, probability, given) -> _Move:
         self._require_trading()
         acct = self._account(account)
-        p_target = self._probability(probability)
+        p_target = open_probability(probability)
         a, b, parts, masks, logs = self._partition(event, given)
         self._require_uncertain(logs, a, b)
         log_p, log_q = self._conditional_logs(logs)
@@ -769,7 +746,7 @@ class WorldsMarket:
     def _prepare_edit(self, account, event, probability, given) -> _Move:
         self._require_trading()
         acct = self._account(account)
-        p_target = self._probability(probability)
+        p_target = open_probability(probability)
         a, b, parts, masks, logs = self._partition(event, given)
         self._require_uncertain(logs, a, b)
         log_p, log_q = self._conditional_logs(logs)

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Union
 
-from predmarket.errors import InvalidAmount, InvalidInput, InvalidProbability
-from predmarket.validation import finite_number
+from predmarket.errors import InvalidAmount, InvalidInput
+from predmarket.validation import finite_number, open_probability
 
 __all__ = ["Buy", "Edit", "Order", "Refusal", "Sell", "Target", "as_orders"]
 
@@ -34,16 +34,6 @@ def _event_spec(role: str, spec: Any, *, optional: bool = False) -> Any:
             f"{role} must be an event (text like 'rain == yes', a mapping or an Event), "
             f"got {spec!r}")
     return spec  # an Event or a sympy Boolean: the market validates it
-
-
-def _probability(value: Any) -> float:
-    try:
-        p = finite_number("probability", value)
-    except InvalidAmount as exc:
-        raise InvalidProbability(str(exc)) from None
-    if not 0.0 < p < 1.0:
-        raise InvalidProbability(f"probability must lie in the open interval (0, 1), got {p!r}")
-    return p
 
 
 def _market_name(value: Any) -> str | None:
@@ -125,7 +115,7 @@ class Edit:
     def __post_init__(self):
         object.__setattr__(self, "event", _event_spec("event", self.event))
         object.__setattr__(self, "given", _event_spec("given", self.given, optional=True))
-        object.__setattr__(self, "probability", _probability(self.probability))
+        object.__setattr__(self, "probability", open_probability(self.probability))
         object.__setattr__(self, "market", _market_name(self.market))
 
     @property

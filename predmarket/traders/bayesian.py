@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from predmarket.errors import InvalidAmount, InvalidInput
-from predmarket.sim.orders import Target, _probability
+from predmarket.sim.orders import Target
 from predmarket.traders.beliefs import JointBelief, chain_questions, marginal_questions
 from predmarket.traders.kelly import kelly_price
-from predmarket.validation import finite_number
+from predmarket.validation import finite_number, open_probability
 
 __all__ = ["BayesianTrader", "ConstantBelief", "kelly_orders"]
 
@@ -165,7 +165,7 @@ class ConstantBelief:
     def __init__(self, event: Any, probability: float, *, given: Any = None,
                  fraction: float = 1.0, market: str | None = None, name: str | None = None):
         self.event, self.given = event, given
-        self.probability = _probability(probability)
+        self.probability = open_probability(probability)
         self.fraction = _fraction(fraction)
         self.market = market
         if name is not None:
