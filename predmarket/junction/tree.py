@@ -56,6 +56,17 @@ _LETTERS = string.ascii_letters
 # numpy's C einsum without the Python wrapper (the wrapper costs more than a tiny einsum)
 _einsum = getattr(getattr(np, "_core", np.core).multiarray, "c_einsum", np.einsum)
 _sum = np.add.reduce
+#: Relative change per entry below which a recomputed message counts as unchanged (a few
+#: hundred ulps: the rounding of recomputing an unchanged message, far below any price).
+_SAME = 1e-14
+
+
+def _same(new: np.ndarray, old: np.ndarray) -> bool:
+    """Whether every entry of ``new`` is within :data:`_SAME` of ``old``'s (relative)."""
+    if new.size <= 16:
+        return all(abs(a - b) <= _SAME * b for a, b in zip(new.ravel().tolist(),
+                                                           old.ravel().tolist()))
+    return bool(np.all(np.abs(new - old) <= _SAME * old))
 
 
 class JunctionTree:
@@ -154,7 +165,13 @@ class JunctionTree:
         self._msg_tick: dict[tuple[int, int], int] = {}
         self._tick = 0
         self._changed: dict[int, int] = {}
-        self._beliefs: dict[int, tuple[int, np.ndarray, float]] = {}
+        self._beliefs: dict[int, tuple[int, np.ndarray]] = {}
+        self._log_z: float | None = None  # log Z, kept up to date by every change
+        self._homed: list[list[int]] = [[] for _ in range(n)]
+        for v, h in enumerate(self.home):
+            self._homed[h].append(v)
+        self._marg: list = [None] * len(self.cards)  # cached marginals
+        self._stale: set[int] | None = None  # cliques whose cached marginals are out of date
         self.calibrate()
 
     # -- tree layout ----------------------------------------------------------------
@@ -240,15 +257,37 @@ class JunctionTree:
                                f"entry")
         self.pot[clique] = table / top
         self.log_scale[clique] = float(log_scale + math.log(top))
+        self._log_z = None
         self._mark(clique)
 
     def multiply(self, clique: int, factor: np.ndarray, log_scale: float = 0.0) -> None:
         """:math:`\\phi_C \\leftarrow \\phi_C \\cdot f \\cdot e^{s}` (``factor`` in clique
-        shape or broadcastable to it)."""
+        shape or broadcastable to it).
+
+        When the clique's belief :math:`\\beta_C` is at hand (cached, or one einsum away
+        because nothing else is pending) :math:`\\log Z` is updated in place,
+
+        .. math:: Z' = Z \\, e^{s} \\sum_{\\omega_C} \\beta_C(\\omega_C) f(\\omega_C);
+
+        otherwise it is recomputed by the next full calibration.
+        """
         new = self.pot[clique] * factor
         top = float(new.max())
         if not top > 0 or not np.isfinite(top):
             raise InvalidInput(f"clique {clique}: the product has no positive finite entry")
+        if self._log_z is not None:
+            hit = self._beliefs.get(clique)
+            if hit is not None and hit[0] == self._tick:
+                beta = hit[1]
+            elif not self._changed:
+                beta = self.belief(clique)[0]
+            else:
+                beta = None
+            mass = float(_sum(beta * factor, axis=None)) if beta is not None else 0.0
+            if mass > 0 and math.isfinite(mass):
+                self._log_z += math.log(mass) + float(log_scale)
+            else:  # unknown here (or no mass left: the next calibration says so)
+                self._log_z = None
         if top != 1.0:
             new /= top
         self.pot[clique] = new
@@ -261,22 +300,6 @@ class JunctionTree:
         self._beliefs.clear()
 
     # -- sum-product ----------------------------------------------------------------
-    def _send(self, i: int, j: int) -> None:
-        edge = (i, j)
-        inputs = self._inputs[edge]
-        msg, msg_log = self.msg, self.msg_log
-        m = _einsum(self._spec[edge], self.pot[i], *[msg[e] for e in inputs])
-        total = float(_sum(m, axis=None))
-        if not total > 0:
-            raise InvalidInput("the potentials give zero mass to every outcome")
-        m /= total
-        msg[edge] = m
-        log = math.log(total) + self.log_scale[i]
-        for e in inputs:
-            log += msg_log[e]
-        msg_log[edge] = log
-        self._msg_tick[edge] = self._tick
-
     def _send_many(self, edges) -> None:
         """:meth:`_send` for a sequence of edges, in order (one loop, local names).
 
@@ -319,31 +342,72 @@ class JunctionTree:
                 full_of = -1
 
     def calibrate(self) -> None:
-        """Two-pass (collect, distribute) calibration of every message from clique 0."""
+        """Two-pass (collect, distribute) calibration of every message from clique 0, and
+        :math:`\\log Z` from the collect pass's log normalisers."""
         parent = self.parent
         self._send_many([(u, parent[u]) for u in reversed(self.order[1:])])
+        root = self.order[0]
+        into = self._into[root]
+        beta = _einsum(self._belief_spec[root], self.pot[root], *[self.msg[e] for e in into])
+        total = float(_sum(beta, axis=None))
+        if not total > 0:
+            raise InvalidInput("the potentials give zero mass to every outcome")
+        self._log_z = (math.log(total) + self.log_scale[root]
+                       + sum(self.msg_log[e] for e in into))
         self._send_many([(parent[u], u) for u in self.order[1:]])
         self._changed.clear()
         self._beliefs.clear()
+        self._stale = None
 
     def refresh(self) -> None:
-        """Bring every message up to date (after a single change: the messages directed
-        away from it only)."""
+        """Bring every message up to date.
+
+        After a single change at clique :math:`r` only messages directed away from
+        :math:`r` can change. They are recomputed breadth first from :math:`r`, and a branch
+        is followed only while its messages change: a recomputed (normalised) message equal
+        to the old one within :data:`_SAME` relative to each entry leaves every message
+        beyond it as it was (an edit of :math:`P(X\\mid \\mathrm{pa}_X)` changes only the
+        messages towards :math:`X`'s descendants, and the influence of any edit fades along a
+        mixing chain). The cliques reached are remembered for :meth:`marginals`.
+        """
         if not self._changed:
             return
         if len(self._changed) > 1:
             self.calibrate()
             return
-        (root,) = self._changed
-        # Messages directed away from the changed clique: up its path to the tree's root,
-        # then down from every other clique's parent, breadth first.
-        path, u, parent = [root], root, self.parent
-        while parent[u] >= 0:
-            u = parent[u]
-            self._send(path[-1], u)
-            path.append(u)
-        on_path = set(path)
-        self._send_many([(parent[u], u) for u in self.order if u not in on_path])
+        ((root, tick),) = self._changed.items()
+        msg, ticks, now = self.msg, self._msg_tick, self._tick
+        neighbors, spec, inputs_of, pot = self.neighbors, self._spec, self._inputs, self.pot
+        into, bspec, bcast, drop = self._into, self._belief_spec, self._bcast, self._drop
+        einsum, total_of, same = _einsum, _sum, _same
+        stale = self._stale
+        senders = [(root, -1)]  # a clique whose incoming messages changed, and from where
+        for i, src in senders:  # grows while it is read
+            if stale is not None:
+                stale.add(i)
+            outs = [j for j in neighbors[i] if j != src]
+            full = None
+            if len(outs) >= _HUB_DEGREE and len(neighbors[i]) > _HUB_DEGREE:
+                full = einsum(bspec[i], pot[i], *[msg[e] for e in into[i]])
+            for j in outs:
+                edge = (i, j)
+                if ticks[edge] >= tick:  # already recomputed since the change
+                    senders.append((j, i))
+                    continue
+                reverse = msg[(j, i)]
+                if full is not None and reverse.min() > 0.0:
+                    m = (full / reverse.reshape(bcast[(j, i)])).sum(axis=drop[edge])
+                else:
+                    m = einsum(spec[edge], pot[i], *[msg[e] for e in inputs_of[edge]])
+                total = float(total_of(m, axis=None))
+                if not total > 0:
+                    raise InvalidInput("the potentials give zero mass to every outcome")
+                m /= total
+                if same(m, msg[edge]):
+                    continue
+                msg[edge] = m
+                ticks[edge] = now
+                senders.append((j, i))
         self._changed.clear()
 
     def _ensure_incoming(self, i: int) -> None:
@@ -366,24 +430,26 @@ class JunctionTree:
 
     def belief(self, i: int) -> tuple[np.ndarray, float]:
         """Normalised belief of clique ``i`` (sums to 1) and :math:`\\log Z`."""
+        log_z = self.log_partition()
         hit = self._beliefs.get(i)
         if hit is not None and hit[0] == self._tick:
-            return hit[1], hit[2]
+            return hit[1], log_z
         self._ensure_incoming(i)
         ops = [self.pot[i]] + [self.msg[(k, i)] for k in self.neighbors[i]]
         beta = _einsum(self._belief_spec[i], *ops)
         total = float(beta.sum())
         if not total > 0:
             raise InvalidInput("the potentials give zero mass to every outcome")
-        log_z = float(math.log(total) + self.log_scale[i]
-                 + sum(self.msg_log[(k, i)] for k in self.neighbors[i]))
         beta = beta / total  # einsum may return a view of the potential
-        self._beliefs[i] = (self._tick, beta, log_z)
+        self._beliefs[i] = (self._tick, beta)
         return beta, log_z
 
     def log_partition(self) -> float:
-        """:math:`\\log Z`."""
-        return self.belief(0)[1]
+        """:math:`\\log Z` (kept up to date by :meth:`multiply`; a full calibration when a
+        change could not update it)."""
+        if self._log_z is None:
+            self.calibrate()
+        return self._log_z
 
     def marginal(self, variable: int) -> np.ndarray:
         """Normalised marginal of one variable."""
@@ -393,25 +459,34 @@ class JunctionTree:
         return beta.sum(axis=tuple(a for a in range(beta.ndim) if a != pos))
 
     def marginals(self) -> list[np.ndarray]:
-        """Normalised marginals of every variable (one refresh, then one einsum per
-        variable from its home clique's potential and incoming messages)."""
+        """Normalised marginals of every variable (read-only arrays).
+
+        One :meth:`refresh`, then one einsum per variable from its home clique's potential
+        and incoming messages, only for variables whose home clique the refresh reached
+        (after a full calibration: every variable, batched over equal einsums)."""
         self.refresh()
-        pot, msg = self.pot, self.msg
-        out: list = [None] * len(self.cards)
-        for spec, members, homes, edges in self._marginal_groups:
-            ops = [np.stack([pot[h] for h in homes])]
-            ops += [np.stack([msg[e] for e in column]) for column in edges]
-            raw = _einsum(spec, *ops)
-            raw /= raw.sum(axis=1, keepdims=True)
-            for v, row in zip(members, raw):
-                out[v] = row
-        specs, home, into = self._marginal_spec, self.home, self._into
-        for v in self._marginal_single:
-            h = home[v]
-            raw = _einsum(specs[v], pot[h], *[msg[e] for e in into[h]])
+        pot, msg, out, stale = self.pot, self.msg, self._marg, self._stale
+        specs, into, homed = self._marginal_spec, self._into, self._homed
+        if stale is None:
+            for spec, members, homes, edges in self._marginal_groups:
+                ops = [np.stack([pot[h] for h in homes])]
+                ops += [np.stack([msg[e] for e in column]) for column in edges]
+                raw = _einsum(spec, *ops)
+                raw /= raw.sum(axis=1, keepdims=True)
+                raw.flags.writeable = False
+                for v, row in zip(members, raw):
+                    out[v] = row
+            todo = self._marginal_single
+        else:
+            todo = [v for h in stale for v in homed[h]]
+        for v in todo:
+            ins = into[self.home[v]]
+            raw = _einsum(specs[v], pot[self.home[v]], *[msg[e] for e in ins])
             raw /= raw.sum()
+            raw.flags.writeable = False
             out[v] = raw
-        return out
+        self._stale = set()
+        return list(out)
 
     def clique_probability(self, clique: int, table: np.ndarray) -> float:
         """:math:`\\sum \\beta_C \\cdot t` for a clique-shaped (or broadcastable) ``t``."""
