@@ -51,6 +51,7 @@ __all__ = ["MAX_TABLE", "JunctionTree"]
 MAX_TABLE = 1 << 22
 _FULL_REFRESH = 16  # changed cliques remembered before a full recalibration
 _STACK_MIN = 8  # variables sharing a marginal einsum before they are stacked into one
+_SCHEDULES = 256  # min-sum schedules (subtree and order) remembered
 _HUB_DEGREE = 3  # senders with at least this many other neighbours divide out (Hugin)
 _LETTERS = string.ascii_letters
 # numpy's C einsum without the Python wrapper (the wrapper costs more than a tiny einsum)
@@ -172,6 +173,7 @@ class JunctionTree:
             self._homed[h].append(v)
         self._marg: list = [None] * len(self.cards)  # cached marginals
         self._stale: set[int] | None = None  # cliques whose cached marginals are out of date
+        self._schedules: dict[frozenset, tuple[list[int], dict[int, int]]] = {}
         self.calibrate()
 
     # -- tree layout ----------------------------------------------------------------
@@ -564,46 +566,73 @@ class JunctionTree:
                 evidence: Mapping[int, int] | None = None) -> float:
         """:math:`\\min_\\omega \\sum_C g_C(\\omega_C)` over outcomes agreeing with
         ``evidence`` (``{variable: state}``); ``tables`` maps clique to a clique-shaped
-        table. Exact (min-sum on the spanning subtree)."""
+        table. Exact (min-sum on the spanning subtree).
+
+        A message that does not depend on its separator (always so where a clique without
+        a table passes on a message over variables it does not share with its parent) is a
+        constant :math:`c`, and :math:`\\min (h + c) = \\min h + c`: it is added to a
+        running total instead of being sent, so long stretches of cliques without tables
+        cost one Python step each. The subtree and its leaves-first order are cached per
+        set of cliques.
+        """
         if not tables:
             return 0.0
         evidence = evidence or {}
-        sub = self._spanning(list(tables))
-        depth, global_parent = self.depth, self.parent
-        top = min(sub, key=depth.__getitem__)
-        order = sorted(sub, key=depth.__getitem__, reverse=True)  # leaves first, top last
-        parent = {u: global_parent[u] for u in sub}
-        parent[top] = -1
-        messages: dict[int, list[tuple[int, np.ndarray]]] = {}
+        order, parent = self._min_sum_schedule(tables.keys())
+        index, shapes, cards = self._index, self.shapes, self.cards
+        bcast, drop_of, sep_of = self._bcast, self._drop, self._sep
+        const = 0.0
+        inbox: dict[int, list[np.ndarray]] = {}
         for u in order:
             g = tables.get(u)
-            masked = [(self._index[u][v], st) for v, st in evidence.items()
-                      if v in self._index[u]] if evidence else ()
+            masked = [(index[u][v], st) for v, st in evidence.items()
+                      if v in index[u]] if evidence else ()
             if masked:
-                g = np.zeros(self.shapes[u]) if g is None else np.array(g, dtype=float)
+                g = np.zeros(shapes[u]) if g is None else np.array(g, dtype=float)
                 for pos, st in masked:
                     idx = [slice(None)] * g.ndim
                     keep = np.ones(g.shape[pos], dtype=bool)
                     keep[st] = False
                     idx[pos] = keep
                     g[tuple(idx)] = np.inf
-            for child, m in messages.get(u, ()):
-                m = m.reshape(self._bcast[(child, u)])
+            for m in inbox.pop(u, ()):
                 g = m if g is None else g + m
-            p = parent[u]
-            if p < 0:
-                return 0.0 if g is None else float(g.min())
             if g is None:
                 continue
-            if g.ndim < len(self.shapes[u]):
-                g = np.broadcast_to(g, self.shapes[u])
-            drop = self._drop[(u, p)]
+            p = parent[u]
+            if p < 0:
+                return const + float(g.min())
+            if g.ndim != len(shapes[u]):
+                g = np.broadcast_to(g, shapes[u])
+            edge = (u, p)
+            drop = drop_of[edge]
             m = g.min(axis=drop) if drop else g
-            sep_shape = tuple(self.cards[v] for v in self._sep[(u, p)])
+            if m.size == 1:
+                const += float(m.reshape(()))
+                continue
+            sep_shape = tuple(cards[v] for v in sep_of[edge])
             if m.shape != sep_shape:  # g was only broadcast along some separator axes
                 m = np.broadcast_to(m, sep_shape)
-            messages.setdefault(p, []).append((u, m))
-        raise AssertionError("unreachable: the root returns")
+            inbox.setdefault(p, []).append(m.reshape(bcast[edge]))
+        return const
+
+    def _min_sum_schedule(self, cliques) -> tuple[list[int], dict[int, int]]:
+        """Leaves-first order of the subtree spanning ``cliques`` and each member's parent
+        in it (``-1`` at its top); cached per set of cliques."""
+        key = frozenset(cliques)
+        hit = self._schedules.get(key)
+        if hit is not None:
+            return hit
+        sub = self._spanning(list(key))
+        depth, global_parent = self.depth, self.parent
+        top = min(sub, key=depth.__getitem__)
+        order = sorted(sub, key=depth.__getitem__, reverse=True)  # leaves first, top last
+        parent = {u: global_parent[u] for u in sub}
+        parent[top] = -1
+        if len(self._schedules) >= _SCHEDULES:
+            self._schedules.clear()
+        self._schedules[key] = (order, parent)
+        return order, parent
 
     def expectation(self, tables: Mapping[int, np.ndarray]) -> float:
         """:math:`E_P[\\sum_C g_C]` under the normalised measure (sum-product beliefs)."""
