@@ -17,7 +17,9 @@ and the belief of clique :math:`i` is :math:`\\beta_i = \\phi_i \\prod_{k\\in N(
 m_{k\\to i}`, proportional to the marginal of :math:`W` on :math:`C_i`.
 
 Incremental re-propagation: a change of :math:`\\phi_r` makes stale exactly the messages
-directed away from :math:`r`. The tree records which cliques changed (with a tick) and,
+directed away from :math:`r`; :math:`\\log Z` moves by :math:`\\log \\sum \\beta_r f` for a
+factor :math:`f`. A full refresh follows only the branches whose messages actually change
+(see :meth:`JunctionTree.refresh`). The tree records which cliques changed (with a tick) and,
 when a belief is asked for, recomputes only the stale messages on the paths from the
 changed cliques to the asked clique, farthest first.
 
@@ -32,6 +34,9 @@ References
    Artificial Intelligence 2, 1990.
 .. [2] A. P. Dawid, "Applications of a general propagation algorithm for probabilistic
    expert systems", Statistics and Computing 2, 1992.
+.. [3] G. Birkhoff, "Extensions of Jentzsch's theorem", Transactions of the American
+   Mathematical Society 85, 1957 (positive linear maps do not expand Hilbert's projective
+   metric).
 """
 
 from __future__ import annotations
@@ -315,7 +320,7 @@ class JunctionTree:
         spec, inputs_of, pot, log_scale = self._spec, self._inputs, self.pot, self.log_scale
         log_, einsum, total_of = math.log, _einsum, _sum
         into, bspec, bcast, drop = self._into, self._belief_spec, self._bcast, self._drop
-        full_of, full, full_log = -1, None, 0.0  # product at sender ``full_of``
+        full_of, full = -1, None  # product at sender ``full_of``
         for edge in edges:
             inputs = inputs_of[edge]
             i, j = edge
@@ -324,15 +329,13 @@ class JunctionTree:
             if len(inputs) >= _HUB_DEGREE and reverse is not None and reverse.min() > 0.0:
                 if full_of != i:
                     full = einsum(bspec[i], pot[i], *[msg[e] for e in into[i]])
-                    full_log = log_scale[i] + sum(msg_log[e] for e in into[i])
                     full_of = i
                 m = (full / reverse.reshape(bcast[back])).sum(axis=drop[edge])
-                log = full_log - msg_log[back]
             else:
                 m = einsum(spec[edge], pot[i], *[msg[e] for e in inputs])
-                log = log_scale[i]
-                for e in inputs:
-                    log += msg_log[e]
+            log = log_scale[i]  # summed afresh: subtracting a large log would lose digits
+            for e in inputs:
+                log += msg_log[e]
             total = float(total_of(m, axis=None))
             if not total > 0:
                 raise InvalidInput("the potentials give zero mass to every outcome")
@@ -371,6 +374,17 @@ class JunctionTree:
         beyond it as it was (an edit of :math:`P(X\\mid \\mathrm{pa}_X)` changes only the
         messages towards :math:`X`'s descendants, and the influence of any edit fades along a
         mixing chain). The cliques reached are remembered for :meth:`marginals`.
+
+        Accuracy: a message kept this way stays the *old* table, so every stored message is
+        within :data:`_SAME` (relative, per entry) of the message its stored inputs give, and
+        a later drift past the tolerance is caught and propagated. Relative per-entry
+        closeness bounds Hilbert's projective distance, :math:`d_H(x, y) = \\log\\max_s
+        x_s/y_s - \\log\\min_s x_s/y_s \\le 2.1\\,\\epsilon`, and every message map (a
+        positive linear map followed by normalisation) does not expand :math:`d_H`
+        (Birkhoff [3]_), so errors of a message's inputs add up at most. A belief is thus
+        within :math:`d_H \\le 2.1\\,\\epsilon\\,(n - 1)` of the exact one for :math:`n`
+        cliques (hence each entry within that relative error), however many changes were
+        made: with :math:`\\epsilon = 10^{-14}`, :math:`2 \\cdot 10^{-11}` at 1000 cliques.
         """
         if not self._changed:
             return
