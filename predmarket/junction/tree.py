@@ -57,6 +57,7 @@ MAX_TABLE = 1 << 22
 _FULL_REFRESH = 16  # changed cliques remembered before a full recalibration
 _STACK_MIN = 8  # variables sharing a marginal einsum before they are stacked into one
 _SCHEDULES = 256  # min-sum schedules (subtree and order) remembered
+_ANSWERS = 4096  # clique_of answers remembered
 _HUB_DEGREE = 3  # senders with at least this many other neighbours divide out (Hugin)
 _LETTERS = string.ascii_letters
 # numpy's C einsum without the Python wrapper (the wrapper costs more than a tiny einsum)
@@ -179,6 +180,7 @@ class JunctionTree:
         self._marg: list = [None] * len(self.cards)  # cached marginals
         self._stale: set[int] | None = None  # cliques whose cached marginals are out of date
         self._schedules: dict[frozenset, tuple[list[int], dict[int, int]]] = {}
+        self._clique_of: dict[frozenset, int | None] = {}  # answers of clique_of
         self.calibrate()
 
     # -- tree layout ----------------------------------------------------------------
@@ -229,14 +231,22 @@ class JunctionTree:
     # -- queries about structure ----------------------------------------------------
     def clique_of(self, variables: Sequence[int]) -> int | None:
         """Smallest clique containing every variable in ``variables`` (None if none)."""
-        want = set(variables)
+        want = frozenset(variables)
+        try:
+            return self._clique_of[want]
+        except KeyError:
+            pass
         if not want:
             return 0
+        rarest = min(want, key=lambda v: len(self._containing.get(v, ())))
         best = None
-        for i in self._containing.get(next(iter(want)), []):
+        for i in self._containing.get(rarest, []):
             if want <= self._index[i].keys() and (
                     best is None or math.prod(self.shapes[i]) < math.prod(self.shapes[best])):
                 best = i
+        if len(self._clique_of) >= _ANSWERS:
+            self._clique_of.clear()
+        self._clique_of[want] = best
         return best
 
     def nearest_clique(self, variables: Sequence[int]) -> int:
