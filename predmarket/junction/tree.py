@@ -55,6 +55,7 @@ __all__ = ["MAX_TABLE", "JunctionTree"]
 #: Largest table (entries) a marginal over a set of variables may build.
 MAX_TABLE = 1 << 22
 _FULL_REFRESH = 16  # changed cliques remembered before a full recalibration
+_STALE_SHARE = 4  # marginals of every variable, batched, once 1/4 of the cliques changed
 _STACK_MIN = 8  # variables sharing a marginal einsum before they are stacked into one
 _SCHEDULES = 256  # min-sum schedules (subtree and order) remembered
 _ANSWERS = 4096  # clique_of answers remembered
@@ -493,6 +494,8 @@ class JunctionTree:
         self.refresh()
         pot, msg, out, stale = self.pot, self.msg, self._marg, self._stale
         specs, into, homed = self._marginal_spec, self._into, self._homed
+        if stale is not None and len(stale) * _STALE_SHARE > len(self.cliques):
+            stale = None  # most cliques reached: the batched einsums are cheaper
         if stale is None:
             for spec, members, homes, edges in self._marginal_groups:
                 ops = [np.stack([pot[h] for h in homes])]
