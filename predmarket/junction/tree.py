@@ -502,8 +502,13 @@ class JunctionTree:
                 out.append((edge[1], edge[0]))
 
     def _ensure_incoming(self, i: int) -> None:
-        """Recompute the stale messages into clique ``i`` (farthest first)."""
+        """Recompute the stale messages into clique ``i`` (farthest first); after a single
+        change, every message that changes (:meth:`refresh`: usually few, and no change is
+        left pending for the next query)."""
         if not self._changed:
+            return
+        if len(self._changed) == 1:
+            self.refresh()
             return
         if len(self._changed) > _FULL_REFRESH:
             self.calibrate()
