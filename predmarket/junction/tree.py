@@ -580,7 +580,7 @@ class JunctionTree:
         for v in todo:
             ins = into[self.home[v]]
             raw = _einsum(specs[v], pot[self.home[v]], *[msg[e] for e in ins])
-            raw /= raw.sum()
+            raw = raw / raw.sum()  # not in place: einsum may return a view of the potential
             raw.flags.writeable = False
             out[v] = raw
         self._stale = set()
