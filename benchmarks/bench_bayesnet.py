@@ -60,7 +60,7 @@ tw3-1000   80.1     0.29         1.22    0.63       12685     43811x
 Every target of the issue is met (edit + all marginals <= 1 ms at n = 200 and <= 5 ms at
 n = 1000, >= 500x pgmpy BP at n = 200, compile <= 50 ms at n = 200, min-asset <= 2 ms).
 Why it is fast: after an edit the junction tree recomputes only the messages that
-change (an edit of :math:`P(X\mid\mathrm{pa}_X)` moves only the messages towards
+change (an edit of :math:`P(X\\mid\\mathrm{pa}_X)` moves only the messages towards
 :math:`X`'s descendants, and any edit's influence fades along a mixing chain; see
 ``JunctionTree.refresh``), level by level with equal einsums stacked, and refreshes only
 the marginals of the cliques it reached; min-sum folds constant messages into a running

@@ -6,8 +6,9 @@ measure it represents is
 .. math:: W(\\omega) = \\prod_C \\phi_C(\\omega_C), \\qquad Z = \\sum_\\omega W(\\omega).
 
 Each potential is stored as a table scaled to maximum 1 together with its log scale, and
-each message as a table summing to 1 together with its log normaliser, so that :math:`\\log
-Z` is exact to rounding for any magnitude of the weights. The message from clique
+each message as a table summing to 1 (a full calibration also tracks each message's log
+normaliser), so that :math:`\\log Z` is exact to rounding for any magnitude of the
+weights. The message from clique
 :math:`i` to a neighbour :math:`j` is the Shafer-Shenoy message [1]_
 
 .. math:: m_{i\\to j}(s_{ij}) = \\sum_{C_i \\setminus S_{ij}} \\phi_i
@@ -56,8 +57,8 @@ __all__ = ["MAX_TABLE", "JunctionTree"]
 MAX_TABLE = 1 << 22
 _FULL_REFRESH = 16  # changed cliques remembered before a full recalibration
 _STALE_SHARE = 4  # marginals of every variable, batched, once 1/4 of the cliques changed
-_STACK_MIN = 8
-_BATCH_MIN = 6  # messages sharing an einsum before refresh computes them stacked  # variables sharing a marginal einsum before they are stacked into one
+_STACK_MIN = 8  # variables sharing a marginal einsum before they are stacked into one
+_BATCH_MIN = 6  # messages sharing an einsum before refresh computes them stacked
 _SCHEDULES = 256  # min-sum schedules (subtree and order) remembered
 _ANSWERS = 4096  # clique_of answers remembered
 _HUB_DEGREE = 3  # senders with at least this many other neighbours divide out (Hugin)
@@ -71,6 +72,8 @@ def _stack(tables: list) -> np.ndarray:
     """Equal-shaped tables stacked along a new first axis (``np.array`` does this in C,
     several times faster than ``np.stack`` for many small tables)."""
     return np.array(tables, dtype=float)
+
+
 #: Relative change per entry below which a recomputed message counts as unchanged (a few
 #: hundred ulps: the rounding of recomputing an unchanged message, far below any price).
 _SAME = 1e-14
@@ -334,7 +337,7 @@ class JunctionTree:
 
     # -- sum-product ----------------------------------------------------------------
     def _send_many(self, edges) -> None:
-        """:meth:`_send` for a sequence of edges, in order (one loop, local names).
+        """Recompute the messages ``edges``, in order, with their log normalisers.
 
         A clique with many neighbours sends several messages in a row (breadth-first
         distribution); for those it forms the product of its potential with *all* incoming
@@ -394,8 +397,10 @@ class JunctionTree:
         """Bring every message up to date.
 
         After a single change at clique :math:`r` only messages directed away from
-        :math:`r` can change. They are recomputed breadth first from :math:`r`, and a branch
-        is followed only while its messages change: a recomputed (normalised) message equal
+        :math:`r` can change. They are recomputed level by level from :math:`r` (a level's
+        messages depend only on the previous level's, so messages with equal einsums and
+        operand shapes are computed together, stacked), and a branch is followed only while
+        its messages change: a recomputed (normalised) message equal
         to the old one within :data:`_SAME` relative to each entry leaves every message
         beyond it as it was (an edit of :math:`P(X\\mid \\mathrm{pa}_X)` changes only the
         messages towards :math:`X`'s descendants, and the influence of any edit fades along a
@@ -424,20 +429,20 @@ class JunctionTree:
         batch_key = self._batch_key
         einsum, total_of, same = _einsum, _sum, _same
         stale = self._stale
+
+        def keep(edge, m, out):  # normalise; store and follow only if it changed
+            total = float(total_of(m, axis=None))
+            if not total > 0:
+                raise InvalidInput("the potentials give zero mass to every outcome")
+            m /= total
+            if not same(m, msg[edge]):
+                msg[edge] = m
+                ticks[edge] = now
+                out.append((edge[1], edge[0]))
+
         level = [(root, -1)]  # cliques whose incoming messages changed, and from where
         while level:
             nxt: list[tuple[int, int]] = []  # the next level, one step farther from root
-
-            def keep(edge, m):  # normalise; store and follow only if it changed
-                total = float(total_of(m, axis=None))
-                if not total > 0:
-                    raise InvalidInput("the potentials give zero mass to every outcome")
-                m /= total
-                if not same(m, msg[edge]):
-                    msg[edge] = m
-                    ticks[edge] = now
-                    nxt.append((edge[1], edge[0]))
-
             todo: list[tuple[int, int]] = []
             for i, src in level:
                 if stale is not None:
@@ -470,9 +475,11 @@ class JunctionTree:
                     full = fulls.get(i)
                     if full is None:
                         full = fulls[i] = einsum(bspec[i], pot[i], *[msg[e] for e in into[i]])
-                    keep(edge, (full / reverse.reshape(bcast[(j, i)])).sum(axis=drop[edge]))
+                    keep(edge, (full / reverse.reshape(bcast[(j, i)])).sum(axis=drop[edge]),
+                         nxt)
                 else:
-                    keep(edge, einsum(spec[edge], pot[i], *[msg[e] for e in inputs_of[edge]]))
+                    keep(edge, einsum(spec[edge], pot[i], *[msg[e] for e in inputs_of[edge]]),
+                         nxt)
             level = nxt
         self._changed.clear()
 
