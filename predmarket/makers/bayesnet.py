@@ -349,20 +349,25 @@ class BayesNetMaker:
             return True
         varying = [v for k, v in enumerate(clique_vars)
                    if (np.maximum.reduce(lf, axis=k) != np.minimum.reduce(lf, axis=k)).any()]
-        # a family holding every varying variable is that of one of them or of a child
-        candidates = set(varying) | set(self._children[varying[0]])
-        for x in sorted(candidates):
+        # A family holding every varying variable is that of one of them or of a child.
+        # At most one varying variable's family holds the others (two would be each
+        # other's parents), and it is the edited one for an edit of P(X | pa): try those
+        # first, so a family edit needs one expectation check.
+        seen = set(varying)
+        candidates = list(varying) + sorted(set(self._children[varying[0]]) - seen)
+        beta = f = None
+        for x in candidates:
             fam = self.families[x]
-            if not set(varying) <= set(fam) or not set(fam) <= set(clique_vars):
+            if not seen <= set(fam) or not set(fam) <= set(clique_vars):
                 continue
-            joint = self.tree.marginal_table(list(fam))
-            drop = tuple(k for k, v in enumerate(clique_vars) if v not in fam)
-            f = np.exp(lf - top)
-            f = f.max(axis=drop) if drop else f  # constant along dropped axes
-            pos = fam.index(x)
-            den = joint.sum(axis=pos)
+            if beta is None:  # the clique's belief (cached since the move was priced)
+                beta = self.tree.belief(plan.clique)[0]
+                f = np.exp(lf - top)
+            # E[f | pa_x] from the clique's belief (f is constant off x's family)
+            rest = tuple(k for k, v in enumerate(clique_vars) if v == x or v not in fam)
+            den = beta.sum(axis=rest)
             live = den > 0
-            expect = (joint * f).sum(axis=pos)[live] / den[live]
+            expect = (beta * f).sum(axis=rest)[live] / den[live]
             if expect.size == 0 or float(expect.max() - expect.min()) <= 1e-9 * float(
                     expect.max()):
                 return True
