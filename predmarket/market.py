@@ -49,24 +49,20 @@ from typing import Any
 import numpy as np
 from scipy.special import logsumexp
 
+from predmarket.accounts import AccountBook
 from predmarket.errors import (
-    DuplicateAccount,
     ImpossibleEvent,
     IncompleteObservation,
-    InsufficientFunds,
-    InvalidAmount,
     InvalidInput,
     InvalidObservation,
     LatentObservation,
-    MarketClosed,
     SpaceTooLarge,
-    UnknownAccount,
     UnknownVariable,
 )
 from predmarket.events import Event
 from predmarket.junction import JunctionTree
 from predmarket.junction.tree import MAX_TABLE
-from predmarket.ledger import Account, LedgerEntry, Quote
+from predmarket.ledger import Account, Quote
 from predmarket.makers.bayesnet import BayesNetMaker
 from predmarket.makers.joint import DEFAULT_MAX_OUTCOMES, JointMaker
 from predmarket.spaces import OutcomeSpace
@@ -123,7 +119,7 @@ class _Move:
     details_table: Any = None  # factored markets: (clique, payout table over it)
 
 
-class Market:
+class Market(AccountBook):
     """A prediction market: an LMSR maker, accounts, a ledger, observation and settlement.
 
     Parameters
@@ -189,12 +185,8 @@ class Market:
         self.latent: tuple[str, ...] = tuple(n for n in space.names if n in latent_names)
         self._obs_axes = tuple(i for i, n in enumerate(space.names) if n not in self.latent)
         self._obs_shape = tuple(space.shape[a] for a in self._obs_axes)
-        self._accounts: dict[str, _AccountState] = {}
-        self._ledger: list[LedgerEntry] = []
         self._observed: dict[str, int] = {}
-        self._settled = False
-        self.subsidy = -self.liquidity * self.maker.min_log_probability(self._obs_axes)
-        self._maker_cash = self.subsidy
+        self._open_book(-self.liquidity * self.maker.min_log_probability(self._obs_axes))
 
     @classmethod
     def from_bayesian_network(cls, model: Any, liquidity: float, *, latent: Sequence[str] = (),
@@ -246,60 +238,13 @@ class Market:
         return self.maker.liquidity
 
     @property
-    def ledger(self) -> tuple[LedgerEntry, ...]:
-        """The append-only ledger (an immutable tuple of entries)."""
-        return tuple(self._ledger)
-
-    @property
-    def settled(self) -> bool:
-        """Whether the market has been settled."""
-        return self._settled
-
-    @property
     def observed(self) -> dict[str, str]:
         """Variables observed so far, ``{name: state}``."""
         return {n: self.space.variable(n).states[i] for n, i in self._observed.items()}
 
-    @property
-    def maker_cash(self) -> float:
-        """The market maker's balance: subsidy plus costs received minus payouts made."""
-        return self._maker_cash
-
-    @property
-    def accounts(self) -> tuple[str, ...]:
-        """Names of the open accounts."""
-        return tuple(self._accounts)
-
     # -- accounts ----------------------------------------------------------------------
-    def open_account(self, name: str, cash: float) -> Account:
-        """Open an account funded with ``cash`` (>= 0) and return its handle."""
-        self._require_open()
-        if not isinstance(name, str) or not name:
-            raise InvalidInput(f"account name must be a non-empty string, got {name!r}")
-        if name in self._accounts:
-            raise DuplicateAccount(f"an account named {name!r} already exists")
-        amount = finite_number("cash", cash)
-        if amount < 0:
-            raise InvalidAmount(f"initial cash must be >= 0, got {amount!r}")
-        self._accounts[name] = self._new_account(name, amount)
-        self._append("open", name, cash=amount, details={"cash": amount})
-        return Account(name)
-
     def _new_account(self, name: str, cash: float) -> _AccountState:
         return _AccountState(name, cash)
-
-    def _account(self, account: Account | str) -> _AccountState:
-        name = account.name if isinstance(account, Account) else account
-        try:
-            return self._accounts[name]
-        except (KeyError, TypeError):
-            raise UnknownAccount(
-                f"no account {name!r}; open accounts are {list(self._accounts)!r}"
-            ) from None
-
-    def cash(self, account: Account | str) -> float:
-        """Cash now: endowment minus costs paid (plus payouts once settled)."""
-        return self._account(account).cash
 
     def min_asset(self, account: Account | str) -> float:
         """Worst-case final cash of the account over the outcomes still settleable."""
@@ -414,16 +359,7 @@ class Market:
                 probability: float | None = None, given: Any = None) -> Quote:
         """Everything a trade would do (cost, prices, worst case), without making it."""
         self._require_open()
-        if (shares is None) == (probability is None):
-            raise InvalidInput("give exactly one of shares= or probability=")
-        if shares is not None:
-            move = self._prepare_shares(account, event, shares, given)
-        else:
-            move = self._prepare_target(account, event, probability, given)
-        worst = self._worst_after(move.account, move)
-        ok = worst >= -self._tolerance(move.account)
-        return Quote(float(move.cost), float(move.shares), float(move.price_before),
-                     float(move.price_after), float(worst), bool(ok))
+        return self._preview(account, event, shares, probability, given)
 
     # -- observation and settlement ----------------------------------------------------
     def observe(self, observation: Any) -> None:
@@ -463,15 +399,7 @@ class Market:
         final = self._final_payouts(combined)
         self._observed = combined
         self._append("settle", None, details={"observed": self.observed})
-        payouts = {}
-        for acct in self._accounts.values():
-            payout = final[acct.name]
-            acct.cash += payout
-            self._maker_cash -= payout
-            payouts[acct.name] = payout
-            self._append("payout", acct.name, cash=payout, details={"payout": payout})
-        self._settled = True
-        return payouts
+        return self._pay_out(final)
 
     def _final_payouts(self, combined: dict[str, int]) -> dict[str, float]:
         """What settlement on the complete observation ``combined`` pays each account."""
@@ -492,24 +420,13 @@ class Market:
         below zero.
         """
         self._check_prices()
-        total = sum(a.cash for a in self._accounts.values()) + self._maker_cash
-        expected = sum(a.endowment for a in self._accounts.values()) + self.subsidy
-        scale = 1.0 + abs(expected)
-        verify(abs(total - expected) <= tolerance * scale,
-               f"money not conserved: accounts + maker = {total!r}, expected {expected!r}")
-        for name in self._accounts:
-            worst = self.min_asset(name)
-            verify(worst >= -tolerance * scale, f"account {name!r} can end at {worst!r} < 0")
+        self._check_books(tolerance)
 
     def _check_prices(self) -> None:
         p = self.maker.probabilities()
         verify(abs(p.sum() - 1.0) < 1e-9, f"joint prices sum to {p.sum()!r}, expected 1")
 
     # -- internals: validation ---------------------------------------------------------
-    def _require_open(self) -> None:
-        if self._settled:
-            raise MarketClosed("the market is settled; no more trades, observations or settlements")
-
     def _reachable(self, event: Event, role: str) -> Event:
         if event.is_empty:
             raise ImpossibleEvent(f"{role} {str(event)!r} is impossible: it contains no outcome")
@@ -653,10 +570,6 @@ class Market:
         return move
 
     # -- internals: budgets ------------------------------------------------------------
-    @staticmethod
-    def _tolerance(acct: _AccountState) -> float:
-        return 1e-9 * (1.0 + abs(acct.endowment))
-
     def _settleable_box(self) -> tuple:
         """Index into observable-shaped arrays selecting the outcomes still settleable."""
         names = [self.space.names[a] for a in self._obs_axes]
@@ -704,11 +617,7 @@ class Market:
         if acct.cash - move.cost + bound < -tol:
             worst = self._worst_after(acct, move)
             if worst < -tol:
-                raise InsufficientFunds(
-                    f"account {acct.name!r} refused: {move.kind} of {move.details['event']!r}"
-                    f" costs {move.cost:.6g} with cash {acct.cash:.6g}, and would leave a "
-                    f"worst-case final cash of {worst:.6g}; expected >= 0"
-                )
+                raise self._refuse(acct, move, worst)
             bound = worst - (acct.cash - move.cost)
         # -- nothing above changed any state; from here on the move is committed --
         self.maker.commit(move.plan)
@@ -720,8 +629,7 @@ class Market:
                      parts=tuple(str(p) for p in move.parts),
                      values=tuple(float(v) for v in move.values),
                      details={"kind": move.kind, **move.details, "cost": move.cost})
-        return Quote(float(move.cost), float(move.shares), float(move.price_before),
-                     float(move.price_after), float(acct.cash + bound), True)
+        return self._quote(move, acct.cash + bound, True)
 
     def _record(self, acct: _AccountState, move: _Move) -> None:
         """Add a committed move's payouts to the account's holdings."""
@@ -734,10 +642,6 @@ class Market:
                     acct.pending[part.selection] = acct.pending.get(part.selection, 0.0) + value
             if len(acct.pending) > _PENDING_LIMIT:
                 acct.fold(self._obs_shape)
-
-    def _append(self, kind, account, *, cash=0.0, parts=(), values=(), details=None):
-        self._ledger.append(LedgerEntry(len(self._ledger), kind, account, float(cash),
-                                        parts, values, details or {}))
 
     def __repr__(self) -> str:
         state = "settled" if self._settled else "open"

@@ -51,20 +51,17 @@ import sympy
 from scipy.special import logsumexp
 from sympy.logic.boolalg import And, Boolean, Not
 
+from predmarket.accounts import AccountBook
 from predmarket.errors import (
-    DuplicateAccount,
     ImpossibleEvent,
     IncompleteObservation,
-    InsufficientFunds,
-    InvalidAmount,
     InvalidInput,
     InvalidObservation,
     LatentObservation,
     MarketClosed,
-    UnknownAccount,
     UnknownVariable,
 )
-from predmarket.ledger import Account, LedgerEntry, Quote
+from predmarket.ledger import Account, Quote
 from predmarket.logic.deductive import as_process
 from predmarket.logic.sentences import parse_sentence, sentence_to_string
 from predmarket.logic.worlds import DEFAULT_MAX_WORLDS, WorldSet, enumerate_worlds
@@ -102,7 +99,7 @@ class _Move:
     details: dict
 
 
-class WorldsMarket:
+class WorldsMarket(AccountBook):
     """An LMSR market maker over the consistent worlds of a set of atoms.
 
     Parameters
@@ -201,12 +198,8 @@ class WorldsMarket:
         self._alive = np.ones(n, dtype=bool)
         self._refresh()
         sizes = np.diff(np.r_[self._starts, n])
-        self.subsidy = -self._b * float(np.log(sizes.min() / n))
-        self._maker_cash = self.subsidy
-        self._accounts: dict[str, _Holder] = {}
-        self._ledger: list[LedgerEntry] = []
+        self._open_book(-self._b * float(np.log(sizes.min() / n)))
         self._observed: list[Boolean] = []
-        self._settled = False
         self._closed = False
 
     # -- basic properties ---------------------------------------------------------------
@@ -221,15 +214,6 @@ class WorldsMarket:
         return self.worlds.atoms
 
     @property
-    def ledger(self) -> tuple[LedgerEntry, ...]:
-        """The append-only ledger."""
-        return tuple(self._ledger)
-
-    @property
-    def settled(self) -> bool:
-        return self._settled
-
-    @property
     def closed(self) -> bool:
         """Whether trading has stopped (:meth:`close` or settlement)."""
         return self._closed or self._settled
@@ -240,45 +224,13 @@ class WorldsMarket:
         return tuple(self._observed)
 
     @property
-    def maker_cash(self) -> float:
-        return self._maker_cash
-
-    @property
-    def accounts(self) -> tuple[str, ...]:
-        return tuple(self._accounts)
-
-    @property
     def n_worlds(self) -> int:
         """Worlds still consistent with what has been observed."""
         return int(self._alive.sum())
 
     # -- accounts ----------------------------------------------------------------------
-    def open_account(self, name: str, cash: float) -> Account:
-        """Open an account funded with ``cash`` (>= 0) and return its handle."""
-        self._require_open()
-        if not isinstance(name, str) or not name:
-            raise InvalidInput(f"account name must be a non-empty string, got {name!r}")
-        if name in self._accounts:
-            raise DuplicateAccount(f"an account named {name!r} already exists")
-        amount = finite_number("cash", cash)
-        if amount < 0:
-            raise InvalidAmount(f"initial cash must be >= 0, got {amount!r}")
-        self._accounts[name] = _Holder(name, amount, self._n_outcomes)
-        self._append("open", name, cash=amount, details={"cash": amount})
-        return Account(name)
-
-    def _account(self, account: Account | str) -> _Holder:
-        name = account.name if isinstance(account, Account) else account
-        try:
-            return self._accounts[name]
-        except (KeyError, TypeError):
-            raise UnknownAccount(
-                f"no account {name!r}; open accounts are {list(self._accounts)!r}"
-            ) from None
-
-    def cash(self, account: Account | str) -> float:
-        """Cash now: endowment minus costs paid (plus payouts once settled)."""
-        return self._account(account).cash
+    def _new_account(self, name: str, cash: float) -> _Holder:
+        return _Holder(name, cash, self._n_outcomes)
 
     def min_asset(self, account: Account | str) -> float:
         """Worst-case final cash of the account over the outcomes still settleable."""
@@ -443,22 +395,7 @@ class WorldsMarket:
     ) -> Quote:
         """Everything a trade would do, without making it."""
         self._require_trading()
-        if (shares is None) == (probability is None):
-            raise InvalidInput("give exactly one of shares= or probability=")
-        if shares is not None:
-            move = self._prepare_shares(account, event, shares, given)
-        else:
-            move = self._prepare_target(account, event, probability, given)
-        worst = self._worst_after(move)
-        ok = worst >= -self._tolerance(move.account)
-        return Quote(
-            float(move.cost),
-            float(move.shares),
-            float(move.price_before),
-            float(move.price_after),
-            float(worst),
-            bool(ok),
-        )
+        return self._preview(account, event, shares, probability, given)
 
     # -- proofs, closing and settlement --------------------------------------------------
     def observe(self, proof: Any) -> None:
@@ -547,15 +484,9 @@ class WorldsMarket:
             None,
             details={"world": {str(a): v for a, v in self.outcomes()[outcome].items()}},
         )
-        payouts = {}
-        for acct in self._accounts.values():
-            payout = float(acct.holdings[outcome])
-            acct.cash += payout
-            self._maker_cash -= payout
-            payouts[acct.name] = payout
-            self._append("payout", acct.name, cash=payout, details={"payout": payout})
-        self._settled = True
-        return payouts
+        return self._pay_out(
+            {acct.name: float(acct.holdings[outcome]) for acct in self._accounts.values()}
+        )
 
     def _check_final(self, mask: np.ndarray, proofs: list) -> None:
         if not mask.any():
@@ -586,16 +517,7 @@ class WorldsMarket:
         p = self.probabilities()
         verify(abs(p.sum() - 1.0) < 1e-9, f"world prices sum to {p.sum()!r}, expected 1")
         verify(not p[~self._alive].any(), "a world ruled out by a proof has a positive price")
-        total = sum(a.cash for a in self._accounts.values()) + self._maker_cash
-        expected = sum(a.endowment for a in self._accounts.values()) + self.subsidy
-        scale = 1.0 + abs(expected)
-        verify(
-            abs(total - expected) <= tolerance * scale,
-            f"money not conserved: accounts + maker = {total!r}, expected {expected!r}"
-        )
-        for name in self._accounts:
-            worst = self.min_asset(name)
-            verify(worst >= -tolerance * scale, f"account {name!r} can end at {worst!r} < 0")
+        self._check_books(tolerance)
 
     # -- internals -----------------------------------------------------------------------
     @staticmethod
@@ -644,10 +566,6 @@ class WorldsMarket:
         raise InvalidObservation(
             f"observation of {a} must be True or False (or yes/no, 1/0), got {value!r}"
         )
-
-    def _require_open(self) -> None:
-        if self._settled:
-            raise MarketClosed("the market is settled; no more trades, observations or settlements")
 
     def _require_trading(self) -> None:
         self._require_open()
@@ -791,25 +709,15 @@ class WorldsMarket:
                 )
             )
 
-    @staticmethod
-    def _tolerance(acct: _Holder) -> float:
-        return 1e-9 * (1.0 + abs(acct.endowment))
-
-    def _worst_after(self, move: _Move) -> float:
+    def _worst_after(self, acct: _Holder, move: _Move) -> float:
         live = self._settleable()
-        return (
-            move.account.cash - move.cost + float((move.account.holdings + move.payout)[live].min())
-        )
+        return acct.cash - move.cost + float((acct.holdings + move.payout)[live].min())
 
     def _execute(self, move: _Move) -> Quote:
         acct = move.account
-        worst = self._worst_after(move)
+        worst = self._worst_after(acct, move)
         if worst < -self._tolerance(acct):
-            raise InsufficientFunds(
-                f"account {acct.name!r} refused: {move.kind} of {move.details['event']!r} costs "
-                f"{move.cost:.6g} with cash {acct.cash:.6g}, and would leave a worst-case final "
-                f"cash of {worst:.6g}; expected >= 0"
-            )
+            raise self._refuse(acct, move, worst)
         # -- nothing above changed any state; from here on the move is committed --
         for m, v in zip(move.masks, move.values, strict=True):
             if v != 0.0:
@@ -827,19 +735,7 @@ class WorldsMarket:
             values=tuple(float(v) for v in move.values),
             details={"kind": move.kind, **move.details, "cost": move.cost},
         )
-        return Quote(
-            float(move.cost),
-            float(move.shares),
-            float(move.price_before),
-            float(move.price_after),
-            float(worst),
-            True,
-        )
-
-    def _append(self, kind, account, *, cash=0.0, parts=(), values=(), details=None):
-        self._ledger.append(
-            LedgerEntry(len(self._ledger), kind, account, float(cash), parts, values, details or {})
-        )
+        return self._quote(move, worst, True)
 
     def __deepcopy__(self, memo) -> WorldsMarket:
         """An independent market with the same state; the worlds and the past ledger lines
