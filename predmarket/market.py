@@ -291,10 +291,11 @@ class Market(AccountBook):
         """
         a = self._reachable(self.event(event), "event")
         if given is None:
-            return self.maker.probability(a.selection)
+            return self.maker.probability(self._maker_event(a))
         b = self._reachable(self.event(given), "conditioning event")
         ab = a & b
-        return 0.0 if ab.is_empty else self.maker.probability(ab.selection, b.selection)
+        return 0.0 if ab.is_empty else self.maker.probability(
+            self._maker_event(ab), self._maker_event(b))
 
     def marginal(self, variable: str) -> dict[str, float]:
         """Prices of every state of one variable, ``{state: price}``."""
@@ -369,12 +370,16 @@ class Market(AccountBook):
         combined, new = self._parse_observation(observation)
         if not new:
             return
-        exclude = ~self.event({n: self.space.variable(n).states[i] for n, i in new.items()})
-        if not exclude.is_empty:
-            self.maker.exclude(exclude.selection)
+        self._narrow_maker(new)
         self._observed = combined
         self._append("observe", None, details={"observed": {
             n: self.space.variable(n).states[i] for n, i in new.items()}})
+
+    def _narrow_maker(self, new: dict[str, int]) -> None:
+        """Tell the maker the newly observed states ``{variable: state index}``."""
+        exclude = ~self.event({n: self.space.variable(n).states[i] for n, i in new.items()})
+        if not exclude.is_empty:
+            self.maker.exclude(exclude.selection)
 
     def settle(self, observation: Any) -> dict[str, float]:
         """Observe every observable variable and pay every account; return the payouts.
@@ -481,16 +486,21 @@ class Market(AccountBook):
         their log masses (``-inf`` for empty parts), read once from the maker."""
         events = [a, ~a] if b is None else [a & b, ~a & b, ~b]
         present = [e for e in events if not e.is_empty]
-        masses = self.maker.part_masses([e.selection for e in present])
+        masses = self.maker.part_masses([self._maker_event(e) for e in present])
         read = iter(masses.log_masses)
         logs = [next(read) if not e.is_empty else -math.inf for e in events]
         return events, logs, masses
+
+    @staticmethod
+    def _maker_event(event: Event) -> Any:
+        """An event as the maker takes it (a selection over the flat joint)."""
+        return event.selection
 
     def _move(self, acct, kind, events, values, masses, cost, shares, p0, p1, info) -> _Move:
         keep = [i for i, e in enumerate(events) if not e.is_empty]
         parts = [events[i] for i in keep]
         values = [values[i] for i in keep]
-        plan = self.maker.plan([p.selection for p in parts], values, masses)
+        plan = self.maker.plan([self._maker_event(p) for p in parts], values, masses)
         return self._finish_move(acct, kind, parts, values, cost, shares, p0, p1, plan, info)
 
     @staticmethod
@@ -823,16 +833,6 @@ class BayesNetMarket(Market):
         return out
 
     # -- prices ------------------------------------------------------------------------
-    def price(self, event: Any, given: Any = None) -> float:
-        a = self._reachable(self.event(event), "event")
-        if given is None:
-            return self.maker.probability(a)
-        b = self._reachable(self.event(given), "conditioning event")
-        ab = a & b
-        return 0.0 if ab.is_empty else self.maker.probability(ab, b)
-
-    price.__doc__ = Market.price.__doc__
-
     def marginal(self, variable: str) -> dict[str, float]:
         var = self.space.variable(variable)
         p = self.maker.marginal(self.space.axis(variable))
@@ -853,19 +853,12 @@ class BayesNetMarket(Market):
         return event
 
     # -- trades ------------------------------------------------------------------------
-    def _partition(self, a: Event, b: Event | None):
-        events = [a, ~a] if b is None else [a & b, ~a & b, ~b]
-        present = [e for e in events if not e.is_empty]
-        masses = self.maker.part_masses(present)
-        read = iter(masses.log_masses)
-        logs = [next(read) if not e.is_empty else -math.inf for e in events]
-        return events, logs, masses
+    @staticmethod
+    def _maker_event(event: Event) -> Event:
+        """An event as the junction-tree maker takes it (the event itself)."""
+        return event
 
-    def _move(self, acct, kind, events, values, masses, cost, shares, p0, p1, info) -> _Move:
-        keep = [i for i, e in enumerate(events) if not e.is_empty]
-        parts = [events[i] for i in keep]
-        values = [values[i] for i in keep]
-        plan = self.maker.plan(parts, values, masses)
+    def _finish_move(self, acct, kind, parts, values, cost, shares, p0, p1, plan, info) -> _Move:
         move = _Move(acct, kind, parts, values, cost, shares, p0, p1, plan, info)
         c = plan.clique
         if self._latent_mode == "exact":
@@ -925,17 +918,8 @@ class BayesNetMarket(Market):
                                  move.cost - plan.cost))
 
     # -- observation and settlement ----------------------------------------------------
-    def observe(self, observation: Any) -> None:
-        self._require_open()
-        combined, new = self._parse_observation(observation)
-        if not new:
-            return
+    def _narrow_maker(self, new: dict[str, int]) -> None:
         self.maker.observe({self.space.axis(n): i for n, i in new.items()})
-        self._observed = combined
-        self._append("observe", None, details={"observed": {
-            n: self.space.variable(n).states[i] for n, i in new.items()}})
-
-    observe.__doc__ = Market.observe.__doc__
 
     def _final_payouts(self, combined: dict[str, int]) -> dict[str, float]:
         out = {name: 0.0 for name in self._accounts}
