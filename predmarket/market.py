@@ -65,8 +65,9 @@ from predmarket.junction.tree import MAX_TABLE
 from predmarket.ledger import Account, Quote
 from predmarket.makers.bayesnet import BayesNetMaker
 from predmarket.makers.joint import DEFAULT_MAX_OUTCOMES, JointMaker
+from predmarket.moves import MovePricing
 from predmarket.spaces import OutcomeSpace
-from predmarket.validation import finite_number, open_probability, verify
+from predmarket.validation import finite_number, verify
 
 __all__ = ["BayesNetMarket", "Market"]
 
@@ -119,7 +120,7 @@ class _Move:
     details_table: Any = None  # factored markets: (clique, payout table over it)
 
 
-class Market(AccountBook):
+class Market(AccountBook, MovePricing):
     """A prediction market: an LMSR maker, accounts, a ledger, observation and settlement.
 
     Parameters
@@ -440,13 +441,6 @@ class Market(AccountBook):
                 f"{role} {str(event)!r} is impossible given the observations {self.observed!r}")
         return event
 
-    def _condition(self, event: Any, given: Any) -> tuple[Event, Event | None]:
-        a = self._reachable(self.event(event), "event")
-        if given is None:
-            return a, None
-        b = self._reachable(self.event(given), "conditioning event")
-        return a, b
-
     def _parse_observation(self, observation: Any) -> tuple[dict[str, int], dict[str, int]]:
         """Turn an observation into ``{variable: state index}`` (all and new)."""
         if isinstance(observation, Mapping):
@@ -481,6 +475,13 @@ class Market(AccountBook):
         return {**self._observed, **new}, new
 
     # -- internals: pricing a trade ----------------------------------------------------
+    def _trade_parts(self, event: Any, given: Any):
+        """The checked events and the partition of a trade on them (see ``MovePricing``)."""
+        a = self._reachable(self.event(event), "event")
+        b = None if given is None else self._reachable(self.event(given), "conditioning event")
+        events, logs, masses = self._partition(a, b)
+        return a, b, events, logs, masses
+
     def _partition(self, a: Event, b: Event | None):
         """The parts of a trade on A (given B): ``(A, ~A)`` or ``(A&B, ~A&B, ~B)``, with
         their log masses (``-inf`` for empty parts), read once from the maker."""
@@ -503,66 +504,12 @@ class Market(AccountBook):
         plan = self.maker.plan([self._maker_event(p) for p in parts], values, masses)
         return self._finish_move(acct, kind, parts, values, cost, shares, p0, p1, plan, info)
 
-    @staticmethod
-    def _conditional_logs(logs, a: Event, b: Event | None) -> tuple[float, float]:
-        """log P(A|B) and log P(~A|B) from part masses."""
-        log_b = float(np.logaddexp(logs[0], logs[1]))
-        return logs[0] - log_b, logs[1] - log_b
-
     def _require_uncertain(self, logs, a: Event, b: Event | None) -> None:
         where = "" if b is None else f" given {str(b)!r}"
         if logs[0] == -math.inf:
             raise ImpossibleEvent(f"event {str(a)!r} is impossible{where}; its price is 0")
         if logs[1] == -math.inf:
             raise ImpossibleEvent(f"event {str(a)!r} is certain{where}; its price is 1")
-
-    def _prepare_target(self, account, event, probability, given) -> _Move:
-        self._require_open()
-        acct = self._account(account)
-        p_target = open_probability(probability)
-        a, b = self._condition(event, given)
-        events, logs, masses = self._partition(a, b)
-        self._require_uncertain(logs, a, b)
-        log_p, log_q = self._conditional_logs(logs, a, b)
-        shares = self.liquidity * (math.log(p_target) - math.log1p(-p_target) - (log_p - log_q))
-        return self._shares_move(acct, a, b, events, logs, masses, shares, "target",
-                                 {"probability": p_target})
-
-    def _prepare_shares(self, account, event, shares, given) -> _Move:
-        self._require_open()
-        acct = self._account(account)
-        x = finite_number("shares", shares)
-        a, b = self._condition(event, given)
-        events, logs, masses = self._partition(a, b)
-        return self._shares_move(acct, a, b, events, logs, masses, x, "buy", {})
-
-    def _shares_move(self, acct, a, b, events, logs, masses, x, kind, details) -> _Move:
-        log_p, log_q = self._conditional_logs(logs, a, b)
-        b_ = self.liquidity
-        cost = b_ * float(np.logaddexp(log_q, log_p + x / b_))
-        values = [x, 0.0] if b is None else [x, 0.0, cost]  # conditional: refund on ~B
-        price_after = math.exp(log_p + x / b_ - cost / b_)
-        info = {"event": str(a), "given": None if b is None else str(b), "shares": x,
-                **details}
-        return self._move(acct, kind, events, values, masses, cost, x, math.exp(log_p),
-                          price_after, info)
-
-    def _prepare_edit(self, account, event, probability, given) -> _Move:
-        self._require_open()
-        acct = self._account(account)
-        p_target = open_probability(probability)
-        a, b = self._condition(event, given)
-        events, logs, masses = self._partition(a, b)
-        self._require_uncertain(logs, a, b)
-        log_p, log_q = self._conditional_logs(logs, a, b)
-        b_ = self.liquidity
-        up = b_ * (math.log(p_target) - log_p)
-        down = b_ * (math.log1p(-p_target) - log_q)
-        values = [up, down] if b is None else [up, down, 0.0]
-        info = {"event": str(a), "given": None if b is None else str(b),
-                "probability": p_target}
-        return self._move(acct, "edit", events, values, masses, 0.0, up - down,
-                          math.exp(log_p), p_target, info)
 
     def _finish_move(self, acct, kind, parts, values, cost, shares, p0, p1, plan, info) -> _Move:
         move = _Move(acct, kind, parts, values, cost, shares, p0, p1, plan, info)

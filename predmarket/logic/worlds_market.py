@@ -65,8 +65,9 @@ from predmarket.ledger import Account, Quote
 from predmarket.logic.deductive import as_process
 from predmarket.logic.sentences import parse_sentence, sentence_to_string
 from predmarket.logic.worlds import DEFAULT_MAX_WORLDS, WorldSet, enumerate_worlds
+from predmarket.moves import MovePricing
 from predmarket.scoring import check_liquidity
-from predmarket.validation import finite_number, open_probability, verify
+from predmarket.validation import finite_number, verify
 
 __all__ = ["WorldsMarket"]
 
@@ -99,7 +100,7 @@ class _Move:
     details: dict
 
 
-class WorldsMarket(AccountBook):
+class WorldsMarket(AccountBook, MovePricing):
     """An LMSR market maker over the consistent worlds of a set of atoms.
 
     Parameters
@@ -579,7 +580,7 @@ class WorldsMarket(AccountBook):
             return self._alive
         return np.add.reduceat(self._alive.astype(int), self._starts) > 0
 
-    def _partition(self, event: Any, given: Any):
+    def _trade_parts(self, event: Any, given: Any):
         a = self.event(event)
         b = None if given is None else self.event(given)
         ma = self._mask(a)
@@ -601,12 +602,7 @@ class WorldsMarket(AccountBook):
             parts = [And(a, b), And(Not(a), b), Not(b)]
             masks = [ma & mb & self._alive, ~ma & mb & self._alive, ~mb & self._alive]
         logs = [self._log_mass(m) for m in masks]
-        return a, b, parts, masks, logs
-
-    @staticmethod
-    def _conditional_logs(logs) -> tuple[float, float]:
-        log_b = float(np.logaddexp(logs[0], logs[1]))
-        return logs[0] - log_b, logs[1] - log_b
+        return a, b, parts, logs, masks
 
     @staticmethod
     def _require_uncertain(logs, a, b) -> None:
@@ -622,65 +618,15 @@ class WorldsMarket(AccountBook):
                 f"still possible{where}; its price is 1"
             )
 
-    def _prepare_shares(self, account, event, shares, given) -> _Move:
-        self._require_trading()
-        acct = self._account(account)
-        x = finite_number("shares", shares)
-        a, b, parts, masks, logs = self._partition(event, given)
-        if logs[0] == -math.inf and logs[1] == -math.inf:
-            raise ImpossibleEvent(
-                "the conditioning sentence is false in every world still possible"
-            )
-        return self._shares_move(acct, a, b, parts, masks, logs, x, "buy", {})
+    @staticmethod
+    def _price_from_log(log_price: float) -> float:
+        return math.exp(min(0.0, log_price))
 
-    def _prepare_target(self, account, event, probability, given) -> _Move:
-        self._require_trading()
-        acct = self._account(account)
-        p_target = open_probability(probability)
-        a, b, parts, masks, logs = self._partition(event, given)
-        self._require_uncertain(logs, a, b)
-        log_p, log_q = self._conditional_logs(logs)
-        x = self._b * (math.log(p_target) - math.log1p(-p_target) - (log_p - log_q))
-        return self._shares_move(
-            acct, a, b, parts, masks, logs, x, "target", {"probability": p_target}
-        )
+    @staticmethod
+    def _label(sentence: Boolean) -> str:
+        return sentence_to_string(sentence)
 
-    def _shares_move(self, acct, a, b, parts, masks, logs, x, kind, details) -> _Move:
-        log_p, log_q = self._conditional_logs(logs)
-        bb = self._b
-        cost = bb * float(np.logaddexp(log_q, log_p + x / bb))
-        values = [x, 0.0] if b is None else [x, 0.0, cost]
-        price_after = math.exp(min(0.0, log_p + x / bb - cost / bb))
-        info = {
-            "event": sentence_to_string(a),
-            "given": None if b is None else sentence_to_string(b),
-            "shares": x,
-            **details,
-        }
-        return self._move(
-            acct, kind, parts, masks, values, cost, x, math.exp(log_p), price_after, info
-        )
-
-    def _prepare_edit(self, account, event, probability, given) -> _Move:
-        self._require_trading()
-        acct = self._account(account)
-        p_target = open_probability(probability)
-        a, b, parts, masks, logs = self._partition(event, given)
-        self._require_uncertain(logs, a, b)
-        log_p, log_q = self._conditional_logs(logs)
-        up = self._b * (math.log(p_target) - log_p)
-        down = self._b * (math.log1p(-p_target) - log_q)
-        values = [up, down] if b is None else [up, down, 0.0]
-        info = {
-            "event": sentence_to_string(a),
-            "given": None if b is None else sentence_to_string(b),
-            "probability": p_target,
-        }
-        return self._move(
-            acct, "edit", parts, masks, values, 0.0, up - down, math.exp(log_p), p_target, info
-        )
-
-    def _move(self, acct, kind, parts, masks, values, cost, shares, p0, p1, info) -> _Move:
+    def _move(self, acct, kind, parts, values, masks, cost, shares, p0, p1, info) -> _Move:
         keep = [i for i, m in enumerate(masks) if m.any()]
         parts = [parts[i] for i in keep]
         masks = [masks[i] for i in keep]
