@@ -218,19 +218,30 @@ def test_arbitrageur_validation():
         Arbitrageur([[("a", "b", "c"), "x"]])
 
 
-def test_sampling_trader_estimates_converge_to_the_exact_posterior():
+def estimate_errors(seed, make_trader, efforts):
+    """Per effort (samples or steps): the trader built by ``make_trader(prior, likelihood,
+    effort)`` on a random prior over ``space3()``, and its mean absolute error over 20
+    seeded estimates against the exact posterior."""
     space = space3()
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(seed)
     prior = JointBelief(space, random_joint(rng, space.size))
     lik = rng.uniform(0.05, 1.0, space.size)
     exact = prior.posterior(lik)
-    errors = []
-    for k in (10, 100, 10_000):
-        trader = SamplingTrader(prior, lambda s: lik, k=k)
+    out = []
+    for effort in efforts:
+        trader = make_trader(prior, lambda s: lik, effort)
         est = [trader.estimate(None, np.random.default_rng(s)) for s in range(20)]
         truth = [exact.probability(e, g) for e, g in trader.questions]
-        errors.append(float(np.mean([np.abs(np.subtract(e, truth)).mean() for e in est])))
+        out.append((trader, float(np.mean([np.abs(np.subtract(e, truth)).mean() for e in est]))))
+    return out
+
+
+def test_sampling_trader_estimates_converge_to_the_exact_posterior():
+    efforts = (10, 100, 10_000)
+    runs = estimate_errors(3, lambda prior, lik, k: SamplingTrader(prior, lik, k=k), efforts)
+    for (trader, _), k in zip(runs, efforts):
         assert trader.compute == 20 * k
+    errors = [error for _, error in runs]
     assert errors[0] > errors[1] > errors[2]
     assert errors[2] < 0.01
 
@@ -264,18 +275,11 @@ def test_belief_validation():
 def test_gibbs_trader_converges_to_the_exact_posterior_with_more_steps():
     from predmarket.traders import GibbsTrader
 
-    space = space3()
-    rng = np.random.default_rng(5)
-    prior = JointBelief(space, random_joint(rng, space.size))
-    lik = rng.uniform(0.05, 1.0, space.size)
-    exact = prior.posterior(lik)
-    errors = []
-    for steps in (6, 60, 6000):
-        trader = GibbsTrader(prior, lambda s: lik, steps=steps)
-        est = [trader.estimate(None, np.random.default_rng(s)) for s in range(20)]
-        truth = [exact.probability(e, g) for e, g in trader.questions]
-        errors.append(float(np.mean([np.abs(np.subtract(e, truth)).mean() for e in est])))
+    efforts = (6, 60, 6000)
+    runs = estimate_errors(5, lambda prior, lik, n: GibbsTrader(prior, lik, steps=n), efforts)
+    for (trader, _), steps in zip(runs, efforts):
         assert trader.compute == 20 * steps and trader.steps == steps
+    errors = [error for _, error in runs]
     assert errors[0] > errors[1] > errors[2]
     assert errors[2] < 0.02
 
