@@ -177,13 +177,19 @@ def test_momentum_trader_follows_the_last_move():
     assert [r[4] for r in mom] == ["Buy", "Sell"]  # up after 0.5 -> 0.6; down after -> 0.5
 
 
-def test_arbitrageur_earns_a_riskless_profit_between_two_makers():
+def pushed_apart(liquidities, prices, *, cash):
+    """Two markets on ``rain`` (north, south) whose price of ``rain == yes`` an account
+    with ``cash`` in each has pushed to ``prices``."""
     space = OutcomeSpace([Variable("rain", ["yes", "no"])])
-    north, south = Market(space, 10.0), Market(space, 20.0)
-    for m in (north, south):
-        m.open_account("pusher", 1000.0)
-    north.target("pusher", "rain == yes", 0.8)
-    south.target("pusher", "rain == yes", 0.3)
+    markets = [Market(space, b) for b in liquidities]
+    for m, p in zip(markets, prices):
+        m.open_account("pusher", cash)
+        m.target("pusher", "rain == yes", p)
+    return markets
+
+
+def test_arbitrageur_earns_a_riskless_profit_between_two_makers():
+    north, south = pushed_apart((10.0, 20.0), (0.8, 0.3), cash=1000.0)
     arb = Arbitrageur([[("north", "rain == yes"), ("south", "rain == no")]])
     res = Simulation({"north": north, "south": south}, {"arb": arb}, rounds=2, rng=0,
                      cash=100.0).run()
@@ -196,12 +202,7 @@ def test_arbitrageur_earns_a_riskless_profit_between_two_makers():
 
 
 def test_arbitrageur_respects_each_accounts_budget():
-    space = OutcomeSpace([Variable("rain", ["yes", "no"])])
-    north, south = Market(space, 100.0), Market(space, 100.0)
-    for m in (north, south):
-        m.open_account("pusher", 1e5)
-    north.target("pusher", "rain == yes", 0.9)
-    south.target("pusher", "rain == yes", 0.1)
+    north, south = pushed_apart((100.0, 100.0), (0.9, 0.1), cash=1e5)
     res = Simulation({"north": north, "south": south},
                      {"arb": Arbitrageur([[("north", "rain == no"), ("south", "rain == yes")]])},
                      rounds=5, rng=0, cash=1.0).run()
