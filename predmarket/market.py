@@ -49,28 +49,25 @@ from typing import Any
 import numpy as np
 from scipy.special import logsumexp
 
+from predmarket.accounts import AccountBook
 from predmarket.errors import (
-    DuplicateAccount,
     ImpossibleEvent,
     IncompleteObservation,
-    InsufficientFunds,
-    InvalidAmount,
     InvalidInput,
     InvalidObservation,
     LatentObservation,
-    MarketClosed,
     SpaceTooLarge,
-    UnknownAccount,
     UnknownVariable,
 )
 from predmarket.events import Event
 from predmarket.junction import JunctionTree
 from predmarket.junction.tree import MAX_TABLE
-from predmarket.ledger import Account, LedgerEntry, Quote
+from predmarket.ledger import Account, Quote
 from predmarket.makers.bayesnet import BayesNetMaker
 from predmarket.makers.joint import DEFAULT_MAX_OUTCOMES, JointMaker
+from predmarket.moves import MovePricing
 from predmarket.spaces import OutcomeSpace
-from predmarket.validation import finite_number, open_probability, verify
+from predmarket.validation import finite_number, verify
 
 __all__ = ["BayesNetMarket", "Market"]
 
@@ -123,7 +120,7 @@ class _Move:
     details_table: Any = None  # factored markets: (clique, payout table over it)
 
 
-class Market:
+class Market(AccountBook, MovePricing):
     """A prediction market: an LMSR maker, accounts, a ledger, observation and settlement.
 
     Parameters
@@ -189,12 +186,8 @@ class Market:
         self.latent: tuple[str, ...] = tuple(n for n in space.names if n in latent_names)
         self._obs_axes = tuple(i for i, n in enumerate(space.names) if n not in self.latent)
         self._obs_shape = tuple(space.shape[a] for a in self._obs_axes)
-        self._accounts: dict[str, _AccountState] = {}
-        self._ledger: list[LedgerEntry] = []
         self._observed: dict[str, int] = {}
-        self._settled = False
-        self.subsidy = -self.liquidity * self.maker.min_log_probability(self._obs_axes)
-        self._maker_cash = self.subsidy
+        self._open_book(-self.liquidity * self.maker.min_log_probability(self._obs_axes))
 
     @classmethod
     def from_bayesian_network(cls, model: Any, liquidity: float, *, latent: Sequence[str] = (),
@@ -246,60 +239,13 @@ class Market:
         return self.maker.liquidity
 
     @property
-    def ledger(self) -> tuple[LedgerEntry, ...]:
-        """The append-only ledger (an immutable tuple of entries)."""
-        return tuple(self._ledger)
-
-    @property
-    def settled(self) -> bool:
-        """Whether the market has been settled."""
-        return self._settled
-
-    @property
     def observed(self) -> dict[str, str]:
         """Variables observed so far, ``{name: state}``."""
         return {n: self.space.variable(n).states[i] for n, i in self._observed.items()}
 
-    @property
-    def maker_cash(self) -> float:
-        """The market maker's balance: subsidy plus costs received minus payouts made."""
-        return self._maker_cash
-
-    @property
-    def accounts(self) -> tuple[str, ...]:
-        """Names of the open accounts."""
-        return tuple(self._accounts)
-
     # -- accounts ----------------------------------------------------------------------
-    def open_account(self, name: str, cash: float) -> Account:
-        """Open an account funded with ``cash`` (>= 0) and return its handle."""
-        self._require_open()
-        if not isinstance(name, str) or not name:
-            raise InvalidInput(f"account name must be a non-empty string, got {name!r}")
-        if name in self._accounts:
-            raise DuplicateAccount(f"an account named {name!r} already exists")
-        amount = finite_number("cash", cash)
-        if amount < 0:
-            raise InvalidAmount(f"initial cash must be >= 0, got {amount!r}")
-        self._accounts[name] = self._new_account(name, amount)
-        self._append("open", name, cash=amount, details={"cash": amount})
-        return Account(name)
-
     def _new_account(self, name: str, cash: float) -> _AccountState:
         return _AccountState(name, cash)
-
-    def _account(self, account: Account | str) -> _AccountState:
-        name = account.name if isinstance(account, Account) else account
-        try:
-            return self._accounts[name]
-        except (KeyError, TypeError):
-            raise UnknownAccount(
-                f"no account {name!r}; open accounts are {list(self._accounts)!r}"
-            ) from None
-
-    def cash(self, account: Account | str) -> float:
-        """Cash now: endowment minus costs paid (plus payouts once settled)."""
-        return self._account(account).cash
 
     def min_asset(self, account: Account | str) -> float:
         """Worst-case final cash of the account over the outcomes still settleable."""
@@ -346,10 +292,11 @@ class Market:
         """
         a = self._reachable(self.event(event), "event")
         if given is None:
-            return self.maker.probability(a.selection)
+            return self.maker.probability(self._maker_event(a))
         b = self._reachable(self.event(given), "conditioning event")
         ab = a & b
-        return 0.0 if ab.is_empty else self.maker.probability(ab.selection, b.selection)
+        return 0.0 if ab.is_empty else self.maker.probability(
+            self._maker_event(ab), self._maker_event(b))
 
     def marginal(self, variable: str) -> dict[str, float]:
         """Prices of every state of one variable, ``{state: price}``."""
@@ -414,16 +361,7 @@ class Market:
                 probability: float | None = None, given: Any = None) -> Quote:
         """Everything a trade would do (cost, prices, worst case), without making it."""
         self._require_open()
-        if (shares is None) == (probability is None):
-            raise InvalidInput("give exactly one of shares= or probability=")
-        if shares is not None:
-            move = self._prepare_shares(account, event, shares, given)
-        else:
-            move = self._prepare_target(account, event, probability, given)
-        worst = self._worst_after(move.account, move)
-        ok = worst >= -self._tolerance(move.account)
-        return Quote(float(move.cost), float(move.shares), float(move.price_before),
-                     float(move.price_after), float(worst), bool(ok))
+        return self._preview(account, event, shares, probability, given)
 
     # -- observation and settlement ----------------------------------------------------
     def observe(self, observation: Any) -> None:
@@ -433,12 +371,16 @@ class Market:
         combined, new = self._parse_observation(observation)
         if not new:
             return
-        exclude = ~self.event({n: self.space.variable(n).states[i] for n, i in new.items()})
-        if not exclude.is_empty:
-            self.maker.exclude(exclude.selection)
+        self._narrow_maker(new)
         self._observed = combined
         self._append("observe", None, details={"observed": {
             n: self.space.variable(n).states[i] for n, i in new.items()}})
+
+    def _narrow_maker(self, new: dict[str, int]) -> None:
+        """Tell the maker the newly observed states ``{variable: state index}``."""
+        exclude = ~self.event({n: self.space.variable(n).states[i] for n, i in new.items()})
+        if not exclude.is_empty:
+            self.maker.exclude(exclude.selection)
 
     def settle(self, observation: Any) -> dict[str, float]:
         """Observe every observable variable and pay every account; return the payouts.
@@ -463,15 +405,7 @@ class Market:
         final = self._final_payouts(combined)
         self._observed = combined
         self._append("settle", None, details={"observed": self.observed})
-        payouts = {}
-        for acct in self._accounts.values():
-            payout = final[acct.name]
-            acct.cash += payout
-            self._maker_cash -= payout
-            payouts[acct.name] = payout
-            self._append("payout", acct.name, cash=payout, details={"payout": payout})
-        self._settled = True
-        return payouts
+        return self._pay_out(final)
 
     def _final_payouts(self, combined: dict[str, int]) -> dict[str, float]:
         """What settlement on the complete observation ``combined`` pays each account."""
@@ -492,24 +426,13 @@ class Market:
         below zero.
         """
         self._check_prices()
-        total = sum(a.cash for a in self._accounts.values()) + self._maker_cash
-        expected = sum(a.endowment for a in self._accounts.values()) + self.subsidy
-        scale = 1.0 + abs(expected)
-        verify(abs(total - expected) <= tolerance * scale,
-               f"money not conserved: accounts + maker = {total!r}, expected {expected!r}")
-        for name in self._accounts:
-            worst = self.min_asset(name)
-            verify(worst >= -tolerance * scale, f"account {name!r} can end at {worst!r} < 0")
+        self._check_books(tolerance)
 
     def _check_prices(self) -> None:
         p = self.maker.probabilities()
         verify(abs(p.sum() - 1.0) < 1e-9, f"joint prices sum to {p.sum()!r}, expected 1")
 
     # -- internals: validation ---------------------------------------------------------
-    def _require_open(self) -> None:
-        if self._settled:
-            raise MarketClosed("the market is settled; no more trades, observations or settlements")
-
     def _reachable(self, event: Event, role: str) -> Event:
         if event.is_empty:
             raise ImpossibleEvent(f"{role} {str(event)!r} is impossible: it contains no outcome")
@@ -517,13 +440,6 @@ class Market:
             raise ImpossibleEvent(
                 f"{role} {str(event)!r} is impossible given the observations {self.observed!r}")
         return event
-
-    def _condition(self, event: Any, given: Any) -> tuple[Event, Event | None]:
-        a = self._reachable(self.event(event), "event")
-        if given is None:
-            return a, None
-        b = self._reachable(self.event(given), "conditioning event")
-        return a, b
 
     def _parse_observation(self, observation: Any) -> tuple[dict[str, int], dict[str, int]]:
         """Turn an observation into ``{variable: state index}`` (all and new)."""
@@ -559,28 +475,34 @@ class Market:
         return {**self._observed, **new}, new
 
     # -- internals: pricing a trade ----------------------------------------------------
+    def _trade_parts(self, event: Any, given: Any):
+        """The checked events and the partition of a trade on them (see ``MovePricing``)."""
+        a = self._reachable(self.event(event), "event")
+        b = None if given is None else self._reachable(self.event(given), "conditioning event")
+        events, logs, masses = self._partition(a, b)
+        return a, b, events, logs, masses
+
     def _partition(self, a: Event, b: Event | None):
         """The parts of a trade on A (given B): ``(A, ~A)`` or ``(A&B, ~A&B, ~B)``, with
         their log masses (``-inf`` for empty parts), read once from the maker."""
         events = [a, ~a] if b is None else [a & b, ~a & b, ~b]
         present = [e for e in events if not e.is_empty]
-        masses = self.maker.part_masses([e.selection for e in present])
+        masses = self.maker.part_masses([self._maker_event(e) for e in present])
         read = iter(masses.log_masses)
         logs = [next(read) if not e.is_empty else -math.inf for e in events]
         return events, logs, masses
+
+    @staticmethod
+    def _maker_event(event: Event) -> Any:
+        """An event as the maker takes it (a selection over the flat joint)."""
+        return event.selection
 
     def _move(self, acct, kind, events, values, masses, cost, shares, p0, p1, info) -> _Move:
         keep = [i for i, e in enumerate(events) if not e.is_empty]
         parts = [events[i] for i in keep]
         values = [values[i] for i in keep]
-        plan = self.maker.plan([p.selection for p in parts], values, masses)
+        plan = self.maker.plan([self._maker_event(p) for p in parts], values, masses)
         return self._finish_move(acct, kind, parts, values, cost, shares, p0, p1, plan, info)
-
-    @staticmethod
-    def _conditional_logs(logs, a: Event, b: Event | None) -> tuple[float, float]:
-        """log P(A|B) and log P(~A|B) from part masses."""
-        log_b = float(np.logaddexp(logs[0], logs[1]))
-        return logs[0] - log_b, logs[1] - log_b
 
     def _require_uncertain(self, logs, a: Event, b: Event | None) -> None:
         where = "" if b is None else f" given {str(b)!r}"
@@ -588,54 +510,6 @@ class Market:
             raise ImpossibleEvent(f"event {str(a)!r} is impossible{where}; its price is 0")
         if logs[1] == -math.inf:
             raise ImpossibleEvent(f"event {str(a)!r} is certain{where}; its price is 1")
-
-    def _prepare_target(self, account, event, probability, given) -> _Move:
-        self._require_open()
-        acct = self._account(account)
-        p_target = open_probability(probability)
-        a, b = self._condition(event, given)
-        events, logs, masses = self._partition(a, b)
-        self._require_uncertain(logs, a, b)
-        log_p, log_q = self._conditional_logs(logs, a, b)
-        shares = self.liquidity * (math.log(p_target) - math.log1p(-p_target) - (log_p - log_q))
-        return self._shares_move(acct, a, b, events, logs, masses, shares, "target",
-                                 {"probability": p_target})
-
-    def _prepare_shares(self, account, event, shares, given) -> _Move:
-        self._require_open()
-        acct = self._account(account)
-        x = finite_number("shares", shares)
-        a, b = self._condition(event, given)
-        events, logs, masses = self._partition(a, b)
-        return self._shares_move(acct, a, b, events, logs, masses, x, "buy", {})
-
-    def _shares_move(self, acct, a, b, events, logs, masses, x, kind, details) -> _Move:
-        log_p, log_q = self._conditional_logs(logs, a, b)
-        b_ = self.liquidity
-        cost = b_ * float(np.logaddexp(log_q, log_p + x / b_))
-        values = [x, 0.0] if b is None else [x, 0.0, cost]  # conditional: refund on ~B
-        price_after = math.exp(log_p + x / b_ - cost / b_)
-        info = {"event": str(a), "given": None if b is None else str(b), "shares": x,
-                **details}
-        return self._move(acct, kind, events, values, masses, cost, x, math.exp(log_p),
-                          price_after, info)
-
-    def _prepare_edit(self, account, event, probability, given) -> _Move:
-        self._require_open()
-        acct = self._account(account)
-        p_target = open_probability(probability)
-        a, b = self._condition(event, given)
-        events, logs, masses = self._partition(a, b)
-        self._require_uncertain(logs, a, b)
-        log_p, log_q = self._conditional_logs(logs, a, b)
-        b_ = self.liquidity
-        up = b_ * (math.log(p_target) - log_p)
-        down = b_ * (math.log1p(-p_target) - log_q)
-        values = [up, down] if b is None else [up, down, 0.0]
-        info = {"event": str(a), "given": None if b is None else str(b),
-                "probability": p_target}
-        return self._move(acct, "edit", events, values, masses, 0.0, up - down,
-                          math.exp(log_p), p_target, info)
 
     def _finish_move(self, acct, kind, parts, values, cost, shares, p0, p1, plan, info) -> _Move:
         move = _Move(acct, kind, parts, values, cost, shares, p0, p1, plan, info)
@@ -653,10 +527,6 @@ class Market:
         return move
 
     # -- internals: budgets ------------------------------------------------------------
-    @staticmethod
-    def _tolerance(acct: _AccountState) -> float:
-        return 1e-9 * (1.0 + abs(acct.endowment))
-
     def _settleable_box(self) -> tuple:
         """Index into observable-shaped arrays selecting the outcomes still settleable."""
         names = [self.space.names[a] for a in self._obs_axes]
@@ -704,11 +574,7 @@ class Market:
         if acct.cash - move.cost + bound < -tol:
             worst = self._worst_after(acct, move)
             if worst < -tol:
-                raise InsufficientFunds(
-                    f"account {acct.name!r} refused: {move.kind} of {move.details['event']!r}"
-                    f" costs {move.cost:.6g} with cash {acct.cash:.6g}, and would leave a "
-                    f"worst-case final cash of {worst:.6g}; expected >= 0"
-                )
+                raise self._refuse(acct, move, worst)
             bound = worst - (acct.cash - move.cost)
         # -- nothing above changed any state; from here on the move is committed --
         self.maker.commit(move.plan)
@@ -720,8 +586,7 @@ class Market:
                      parts=tuple(str(p) for p in move.parts),
                      values=tuple(float(v) for v in move.values),
                      details={"kind": move.kind, **move.details, "cost": move.cost})
-        return Quote(float(move.cost), float(move.shares), float(move.price_before),
-                     float(move.price_after), float(acct.cash + bound), True)
+        return self._quote(move, acct.cash + bound, True)
 
     def _record(self, acct: _AccountState, move: _Move) -> None:
         """Add a committed move's payouts to the account's holdings."""
@@ -734,10 +599,6 @@ class Market:
                     acct.pending[part.selection] = acct.pending.get(part.selection, 0.0) + value
             if len(acct.pending) > _PENDING_LIMIT:
                 acct.fold(self._obs_shape)
-
-    def _append(self, kind, account, *, cash=0.0, parts=(), values=(), details=None):
-        self._ledger.append(LedgerEntry(len(self._ledger), kind, account, float(cash),
-                                        parts, values, details or {}))
 
     def __repr__(self) -> str:
         state = "settled" if self._settled else "open"
@@ -919,16 +780,6 @@ class BayesNetMarket(Market):
         return out
 
     # -- prices ------------------------------------------------------------------------
-    def price(self, event: Any, given: Any = None) -> float:
-        a = self._reachable(self.event(event), "event")
-        if given is None:
-            return self.maker.probability(a)
-        b = self._reachable(self.event(given), "conditioning event")
-        ab = a & b
-        return 0.0 if ab.is_empty else self.maker.probability(ab, b)
-
-    price.__doc__ = Market.price.__doc__
-
     def marginal(self, variable: str) -> dict[str, float]:
         var = self.space.variable(variable)
         p = self.maker.marginal(self.space.axis(variable))
@@ -949,19 +800,12 @@ class BayesNetMarket(Market):
         return event
 
     # -- trades ------------------------------------------------------------------------
-    def _partition(self, a: Event, b: Event | None):
-        events = [a, ~a] if b is None else [a & b, ~a & b, ~b]
-        present = [e for e in events if not e.is_empty]
-        masses = self.maker.part_masses(present)
-        read = iter(masses.log_masses)
-        logs = [next(read) if not e.is_empty else -math.inf for e in events]
-        return events, logs, masses
+    @staticmethod
+    def _maker_event(event: Event) -> Event:
+        """An event as the junction-tree maker takes it (the event itself)."""
+        return event
 
-    def _move(self, acct, kind, events, values, masses, cost, shares, p0, p1, info) -> _Move:
-        keep = [i for i, e in enumerate(events) if not e.is_empty]
-        parts = [events[i] for i in keep]
-        values = [values[i] for i in keep]
-        plan = self.maker.plan(parts, values, masses)
+    def _finish_move(self, acct, kind, parts, values, cost, shares, p0, p1, plan, info) -> _Move:
         move = _Move(acct, kind, parts, values, cost, shares, p0, p1, plan, info)
         c = plan.clique
         if self._latent_mode == "exact":
@@ -1021,17 +865,8 @@ class BayesNetMarket(Market):
                                  move.cost - plan.cost))
 
     # -- observation and settlement ----------------------------------------------------
-    def observe(self, observation: Any) -> None:
-        self._require_open()
-        combined, new = self._parse_observation(observation)
-        if not new:
-            return
+    def _narrow_maker(self, new: dict[str, int]) -> None:
         self.maker.observe({self.space.axis(n): i for n, i in new.items()})
-        self._observed = combined
-        self._append("observe", None, details={"observed": {
-            n: self.space.variable(n).states[i] for n, i in new.items()}})
-
-    observe.__doc__ = Market.observe.__doc__
 
     def _final_payouts(self, combined: dict[str, int]) -> dict[str, float]:
         out = {name: 0.0 for name in self._accounts}

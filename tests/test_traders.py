@@ -177,13 +177,19 @@ def test_momentum_trader_follows_the_last_move():
     assert [r[4] for r in mom] == ["Buy", "Sell"]  # up after 0.5 -> 0.6; down after -> 0.5
 
 
-def test_arbitrageur_earns_a_riskless_profit_between_two_makers():
+def pushed_apart(liquidities, prices, *, cash):
+    """Two markets on ``rain`` (north, south) whose price of ``rain == yes`` an account
+    with ``cash`` in each has pushed to ``prices``."""
     space = OutcomeSpace([Variable("rain", ["yes", "no"])])
-    north, south = Market(space, 10.0), Market(space, 20.0)
-    for m in (north, south):
-        m.open_account("pusher", 1000.0)
-    north.target("pusher", "rain == yes", 0.8)
-    south.target("pusher", "rain == yes", 0.3)
+    markets = [Market(space, b) for b in liquidities]
+    for m, p in zip(markets, prices):
+        m.open_account("pusher", cash)
+        m.target("pusher", "rain == yes", p)
+    return markets
+
+
+def test_arbitrageur_earns_a_riskless_profit_between_two_makers():
+    north, south = pushed_apart((10.0, 20.0), (0.8, 0.3), cash=1000.0)
     arb = Arbitrageur([[("north", "rain == yes"), ("south", "rain == no")]])
     res = Simulation({"north": north, "south": south}, {"arb": arb}, rounds=2, rng=0,
                      cash=100.0).run()
@@ -196,12 +202,7 @@ def test_arbitrageur_earns_a_riskless_profit_between_two_makers():
 
 
 def test_arbitrageur_respects_each_accounts_budget():
-    space = OutcomeSpace([Variable("rain", ["yes", "no"])])
-    north, south = Market(space, 100.0), Market(space, 100.0)
-    for m in (north, south):
-        m.open_account("pusher", 1e5)
-    north.target("pusher", "rain == yes", 0.9)
-    south.target("pusher", "rain == yes", 0.1)
+    north, south = pushed_apart((100.0, 100.0), (0.9, 0.1), cash=1e5)
     res = Simulation({"north": north, "south": south},
                      {"arb": Arbitrageur([[("north", "rain == no"), ("south", "rain == yes")]])},
                      rounds=5, rng=0, cash=1.0).run()
@@ -218,19 +219,30 @@ def test_arbitrageur_validation():
         Arbitrageur([[("a", "b", "c"), "x"]])
 
 
-def test_sampling_trader_estimates_converge_to_the_exact_posterior():
+def estimate_errors(seed, make_trader, efforts):
+    """Per effort (samples or steps): the trader built by ``make_trader(prior, likelihood,
+    effort)`` on a random prior over ``space3()``, and its mean absolute error over 20
+    seeded estimates against the exact posterior."""
     space = space3()
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(seed)
     prior = JointBelief(space, random_joint(rng, space.size))
     lik = rng.uniform(0.05, 1.0, space.size)
     exact = prior.posterior(lik)
-    errors = []
-    for k in (10, 100, 10_000):
-        trader = SamplingTrader(prior, lambda s: lik, k=k)
+    out = []
+    for effort in efforts:
+        trader = make_trader(prior, lambda s: lik, effort)
         est = [trader.estimate(None, np.random.default_rng(s)) for s in range(20)]
         truth = [exact.probability(e, g) for e, g in trader.questions]
-        errors.append(float(np.mean([np.abs(np.subtract(e, truth)).mean() for e in est])))
+        out.append((trader, float(np.mean([np.abs(np.subtract(e, truth)).mean() for e in est]))))
+    return out
+
+
+def test_sampling_trader_estimates_converge_to_the_exact_posterior():
+    efforts = (10, 100, 10_000)
+    runs = estimate_errors(3, lambda prior, lik, k: SamplingTrader(prior, lik, k=k), efforts)
+    for (trader, _), k in zip(runs, efforts):
         assert trader.compute == 20 * k
+    errors = [error for _, error in runs]
     assert errors[0] > errors[1] > errors[2]
     assert errors[2] < 0.01
 
@@ -264,18 +276,11 @@ def test_belief_validation():
 def test_gibbs_trader_converges_to_the_exact_posterior_with_more_steps():
     from predmarket.traders import GibbsTrader
 
-    space = space3()
-    rng = np.random.default_rng(5)
-    prior = JointBelief(space, random_joint(rng, space.size))
-    lik = rng.uniform(0.05, 1.0, space.size)
-    exact = prior.posterior(lik)
-    errors = []
-    for steps in (6, 60, 6000):
-        trader = GibbsTrader(prior, lambda s: lik, steps=steps)
-        est = [trader.estimate(None, np.random.default_rng(s)) for s in range(20)]
-        truth = [exact.probability(e, g) for e, g in trader.questions]
-        errors.append(float(np.mean([np.abs(np.subtract(e, truth)).mean() for e in est])))
+    efforts = (6, 60, 6000)
+    runs = estimate_errors(5, lambda prior, lik, n: GibbsTrader(prior, lik, steps=n), efforts)
+    for (trader, _), steps in zip(runs, efforts):
         assert trader.compute == 20 * steps and trader.steps == steps
+    errors = [error for _, error in runs]
     assert errors[0] > errors[1] > errors[2]
     assert errors[2] < 0.02
 

@@ -51,25 +51,23 @@ import sympy
 from scipy.special import logsumexp
 from sympy.logic.boolalg import And, Boolean, Not
 
+from predmarket.accounts import AccountBook
 from predmarket.errors import (
-    DuplicateAccount,
     ImpossibleEvent,
     IncompleteObservation,
-    InsufficientFunds,
-    InvalidAmount,
     InvalidInput,
     InvalidObservation,
     LatentObservation,
     MarketClosed,
-    UnknownAccount,
     UnknownVariable,
 )
-from predmarket.ledger import Account, LedgerEntry, Quote
+from predmarket.ledger import Account, Quote
 from predmarket.logic.deductive import as_process
 from predmarket.logic.sentences import parse_sentence, sentence_to_string
 from predmarket.logic.worlds import DEFAULT_MAX_WORLDS, WorldSet, enumerate_worlds
+from predmarket.moves import MovePricing
 from predmarket.scoring import check_liquidity
-from predmarket.validation import finite_number, open_probability, verify
+from predmarket.validation import finite_number, verify
 
 __all__ = ["WorldsMarket"]
 
@@ -102,7 +100,7 @@ class _Move:
     details: dict
 
 
-class WorldsMarket:
+class WorldsMarket(AccountBook, MovePricing):
     """An LMSR market maker over the consistent worlds of a set of atoms.
 
     Parameters
@@ -201,12 +199,8 @@ class WorldsMarket:
         self._alive = np.ones(n, dtype=bool)
         self._refresh()
         sizes = np.diff(np.r_[self._starts, n])
-        self.subsidy = -self._b * float(np.log(sizes.min() / n))
-        self._maker_cash = self.subsidy
-        self._accounts: dict[str, _Holder] = {}
-        self._ledger: list[LedgerEntry] = []
+        self._open_book(-self._b * float(np.log(sizes.min() / n)))
         self._observed: list[Boolean] = []
-        self._settled = False
         self._closed = False
 
     # -- basic properties ---------------------------------------------------------------
@@ -221,15 +215,6 @@ class WorldsMarket:
         return self.worlds.atoms
 
     @property
-    def ledger(self) -> tuple[LedgerEntry, ...]:
-        """The append-only ledger."""
-        return tuple(self._ledger)
-
-    @property
-    def settled(self) -> bool:
-        return self._settled
-
-    @property
     def closed(self) -> bool:
         """Whether trading has stopped (:meth:`close` or settlement)."""
         return self._closed or self._settled
@@ -240,45 +225,13 @@ class WorldsMarket:
         return tuple(self._observed)
 
     @property
-    def maker_cash(self) -> float:
-        return self._maker_cash
-
-    @property
-    def accounts(self) -> tuple[str, ...]:
-        return tuple(self._accounts)
-
-    @property
     def n_worlds(self) -> int:
         """Worlds still consistent with what has been observed."""
         return int(self._alive.sum())
 
     # -- accounts ----------------------------------------------------------------------
-    def open_account(self, name: str, cash: float) -> Account:
-        """Open an account funded with ``cash`` (>= 0) and return its handle."""
-        self._require_open()
-        if not isinstance(name, str) or not name:
-            raise InvalidInput(f"account name must be a non-empty string, got {name!r}")
-        if name in self._accounts:
-            raise DuplicateAccount(f"an account named {name!r} already exists")
-        amount = finite_number("cash", cash)
-        if amount < 0:
-            raise InvalidAmount(f"initial cash must be >= 0, got {amount!r}")
-        self._accounts[name] = _Holder(name, amount, self._n_outcomes)
-        self._append("open", name, cash=amount, details={"cash": amount})
-        return Account(name)
-
-    def _account(self, account: Account | str) -> _Holder:
-        name = account.name if isinstance(account, Account) else account
-        try:
-            return self._accounts[name]
-        except (KeyError, TypeError):
-            raise UnknownAccount(
-                f"no account {name!r}; open accounts are {list(self._accounts)!r}"
-            ) from None
-
-    def cash(self, account: Account | str) -> float:
-        """Cash now: endowment minus costs paid (plus payouts once settled)."""
-        return self._account(account).cash
+    def _new_account(self, name: str, cash: float) -> _Holder:
+        return _Holder(name, cash, self._n_outcomes)
 
     def min_asset(self, account: Account | str) -> float:
         """Worst-case final cash of the account over the outcomes still settleable."""
@@ -443,22 +396,7 @@ class WorldsMarket:
     ) -> Quote:
         """Everything a trade would do, without making it."""
         self._require_trading()
-        if (shares is None) == (probability is None):
-            raise InvalidInput("give exactly one of shares= or probability=")
-        if shares is not None:
-            move = self._prepare_shares(account, event, shares, given)
-        else:
-            move = self._prepare_target(account, event, probability, given)
-        worst = self._worst_after(move)
-        ok = worst >= -self._tolerance(move.account)
-        return Quote(
-            float(move.cost),
-            float(move.shares),
-            float(move.price_before),
-            float(move.price_after),
-            float(worst),
-            bool(ok),
-        )
+        return self._preview(account, event, shares, probability, given)
 
     # -- proofs, closing and settlement --------------------------------------------------
     def observe(self, proof: Any) -> None:
@@ -547,15 +485,9 @@ class WorldsMarket:
             None,
             details={"world": {str(a): v for a, v in self.outcomes()[outcome].items()}},
         )
-        payouts = {}
-        for acct in self._accounts.values():
-            payout = float(acct.holdings[outcome])
-            acct.cash += payout
-            self._maker_cash -= payout
-            payouts[acct.name] = payout
-            self._append("payout", acct.name, cash=payout, details={"payout": payout})
-        self._settled = True
-        return payouts
+        return self._pay_out(
+            {acct.name: float(acct.holdings[outcome]) for acct in self._accounts.values()}
+        )
 
     def _check_final(self, mask: np.ndarray, proofs: list) -> None:
         if not mask.any():
@@ -586,16 +518,7 @@ class WorldsMarket:
         p = self.probabilities()
         verify(abs(p.sum() - 1.0) < 1e-9, f"world prices sum to {p.sum()!r}, expected 1")
         verify(not p[~self._alive].any(), "a world ruled out by a proof has a positive price")
-        total = sum(a.cash for a in self._accounts.values()) + self._maker_cash
-        expected = sum(a.endowment for a in self._accounts.values()) + self.subsidy
-        scale = 1.0 + abs(expected)
-        verify(
-            abs(total - expected) <= tolerance * scale,
-            f"money not conserved: accounts + maker = {total!r}, expected {expected!r}"
-        )
-        for name in self._accounts:
-            worst = self.min_asset(name)
-            verify(worst >= -tolerance * scale, f"account {name!r} can end at {worst!r} < 0")
+        self._check_books(tolerance)
 
     # -- internals -----------------------------------------------------------------------
     @staticmethod
@@ -645,10 +568,6 @@ class WorldsMarket:
             f"observation of {a} must be True or False (or yes/no, 1/0), got {value!r}"
         )
 
-    def _require_open(self) -> None:
-        if self._settled:
-            raise MarketClosed("the market is settled; no more trades, observations or settlements")
-
     def _require_trading(self) -> None:
         self._require_open()
         if self._closed:
@@ -661,7 +580,7 @@ class WorldsMarket:
             return self._alive
         return np.add.reduceat(self._alive.astype(int), self._starts) > 0
 
-    def _partition(self, event: Any, given: Any):
+    def _trade_parts(self, event: Any, given: Any):
         a = self.event(event)
         b = None if given is None else self.event(given)
         ma = self._mask(a)
@@ -683,12 +602,7 @@ class WorldsMarket:
             parts = [And(a, b), And(Not(a), b), Not(b)]
             masks = [ma & mb & self._alive, ~ma & mb & self._alive, ~mb & self._alive]
         logs = [self._log_mass(m) for m in masks]
-        return a, b, parts, masks, logs
-
-    @staticmethod
-    def _conditional_logs(logs) -> tuple[float, float]:
-        log_b = float(np.logaddexp(logs[0], logs[1]))
-        return logs[0] - log_b, logs[1] - log_b
+        return a, b, parts, logs, masks
 
     @staticmethod
     def _require_uncertain(logs, a, b) -> None:
@@ -704,65 +618,15 @@ class WorldsMarket:
                 f"still possible{where}; its price is 1"
             )
 
-    def _prepare_shares(self, account, event, shares, given) -> _Move:
-        self._require_trading()
-        acct = self._account(account)
-        x = finite_number("shares", shares)
-        a, b, parts, masks, logs = self._partition(event, given)
-        if logs[0] == -math.inf and logs[1] == -math.inf:
-            raise ImpossibleEvent(
-                "the conditioning sentence is false in every world still possible"
-            )
-        return self._shares_move(acct, a, b, parts, masks, logs, x, "buy", {})
+    @staticmethod
+    def _price_from_log(log_price: float) -> float:
+        return math.exp(min(0.0, log_price))
 
-    def _prepare_target(self, account, event, probability, given) -> _Move:
-        self._require_trading()
-        acct = self._account(account)
-        p_target = open_probability(probability)
-        a, b, parts, masks, logs = self._partition(event, given)
-        self._require_uncertain(logs, a, b)
-        log_p, log_q = self._conditional_logs(logs)
-        x = self._b * (math.log(p_target) - math.log1p(-p_target) - (log_p - log_q))
-        return self._shares_move(
-            acct, a, b, parts, masks, logs, x, "target", {"probability": p_target}
-        )
+    @staticmethod
+    def _label(sentence: Boolean) -> str:
+        return sentence_to_string(sentence)
 
-    def _shares_move(self, acct, a, b, parts, masks, logs, x, kind, details) -> _Move:
-        log_p, log_q = self._conditional_logs(logs)
-        bb = self._b
-        cost = bb * float(np.logaddexp(log_q, log_p + x / bb))
-        values = [x, 0.0] if b is None else [x, 0.0, cost]
-        price_after = math.exp(min(0.0, log_p + x / bb - cost / bb))
-        info = {
-            "event": sentence_to_string(a),
-            "given": None if b is None else sentence_to_string(b),
-            "shares": x,
-            **details,
-        }
-        return self._move(
-            acct, kind, parts, masks, values, cost, x, math.exp(log_p), price_after, info
-        )
-
-    def _prepare_edit(self, account, event, probability, given) -> _Move:
-        self._require_trading()
-        acct = self._account(account)
-        p_target = open_probability(probability)
-        a, b, parts, masks, logs = self._partition(event, given)
-        self._require_uncertain(logs, a, b)
-        log_p, log_q = self._conditional_logs(logs)
-        up = self._b * (math.log(p_target) - log_p)
-        down = self._b * (math.log1p(-p_target) - log_q)
-        values = [up, down] if b is None else [up, down, 0.0]
-        info = {
-            "event": sentence_to_string(a),
-            "given": None if b is None else sentence_to_string(b),
-            "probability": p_target,
-        }
-        return self._move(
-            acct, "edit", parts, masks, values, 0.0, up - down, math.exp(log_p), p_target, info
-        )
-
-    def _move(self, acct, kind, parts, masks, values, cost, shares, p0, p1, info) -> _Move:
+    def _move(self, acct, kind, parts, values, masks, cost, shares, p0, p1, info) -> _Move:
         keep = [i for i, m in enumerate(masks) if m.any()]
         parts = [parts[i] for i in keep]
         masks = [masks[i] for i in keep]
@@ -791,25 +655,15 @@ class WorldsMarket:
                 )
             )
 
-    @staticmethod
-    def _tolerance(acct: _Holder) -> float:
-        return 1e-9 * (1.0 + abs(acct.endowment))
-
-    def _worst_after(self, move: _Move) -> float:
+    def _worst_after(self, acct: _Holder, move: _Move) -> float:
         live = self._settleable()
-        return (
-            move.account.cash - move.cost + float((move.account.holdings + move.payout)[live].min())
-        )
+        return acct.cash - move.cost + float((acct.holdings + move.payout)[live].min())
 
     def _execute(self, move: _Move) -> Quote:
         acct = move.account
-        worst = self._worst_after(move)
+        worst = self._worst_after(acct, move)
         if worst < -self._tolerance(acct):
-            raise InsufficientFunds(
-                f"account {acct.name!r} refused: {move.kind} of {move.details['event']!r} costs "
-                f"{move.cost:.6g} with cash {acct.cash:.6g}, and would leave a worst-case final "
-                f"cash of {worst:.6g}; expected >= 0"
-            )
+            raise self._refuse(acct, move, worst)
         # -- nothing above changed any state; from here on the move is committed --
         for m, v in zip(move.masks, move.values, strict=True):
             if v != 0.0:
@@ -827,19 +681,7 @@ class WorldsMarket:
             values=tuple(float(v) for v in move.values),
             details={"kind": move.kind, **move.details, "cost": move.cost},
         )
-        return Quote(
-            float(move.cost),
-            float(move.shares),
-            float(move.price_before),
-            float(move.price_after),
-            float(worst),
-            True,
-        )
-
-    def _append(self, kind, account, *, cash=0.0, parts=(), values=(), details=None):
-        self._ledger.append(
-            LedgerEntry(len(self._ledger), kind, account, float(cash), parts, values, details or {})
-        )
+        return self._quote(move, worst, True)
 
     def __deepcopy__(self, memo) -> WorldsMarket:
         """An independent market with the same state; the worlds and the past ledger lines
