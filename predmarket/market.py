@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -644,9 +645,10 @@ class BayesNetMarket(Market):
 
     Trades
         Every trade's events must lie inside one clique (``cross_clique="refuse"``), or the
-        tree is recompiled with the link added (``"relink"``). Relinking happens when the
-        trade is priced (also by :meth:`preview`, and before a budget refusal); it changes
-        the tree, never a price, cost or account. Prices of events across cliques are exact,
+        tree is recompiled with the link added (``"relink"``). Relinking changes the tree,
+        never a price, cost or account, and is kept only when the trade is made: a trade
+        refused (by the budget rule or any other check) or only previewed leaves the tree
+        as it was. Prices of events across cliques are exact,
         by contraction over the covering subtree, while that stays small (else
         :class:`~predmarket.errors.SpaceTooLarge`).
 
@@ -700,6 +702,7 @@ class BayesNetMarket(Market):
         else:
             self._latent_mode = "bound"
         self._trades: list[tuple[tuple[int, ...], np.ndarray, float]] = []
+        self._undo: dict | None = None  # how to undo a relink while a trade is priced
 
     @property
     def exact_budgets(self) -> bool:
@@ -718,6 +721,9 @@ class BayesNetMarket(Market):
     def _tables(self, acct: _FactoredAccount) -> dict[int, np.ndarray]:
         """The account's clique tables, carried over any recompilation since last used."""
         relinks = self.maker.relinks
+        if self._undo is not None and acct.generation < len(relinks) \
+                and acct.name not in self._undo["accounts"]:
+            self._undo["accounts"][acct.name] = (acct.tables, acct.generation)
         while acct.generation < len(relinks):
             moves = relinks[acct.generation]
             carried: dict[int, np.ndarray] = {}
@@ -778,6 +784,62 @@ class BayesNetMarket(Market):
         box = self._settleable_box()
         out[box] = acct.cash + (0.0 if self._settled else holdings[box])
         return out
+
+    # -- trades that may relink -------------------------------------------------------
+    @contextmanager
+    def _relink_guard(self, *, keep: bool):
+        """Undo a relink made while pricing a trade, unless the trade commits.
+
+        Pricing a trade across cliques in ``"relink"`` mode recompiles the tree (and
+        carries accounts' clique tables into it). If the trade is refused, or only
+        previewed (``keep=False``), the maker's tree and every account's tables are put
+        back as they were, so nothing observable changes.
+        """
+        if self._undo is not None or self.maker.cross_clique != "relink":
+            yield
+            return
+        mk = self.maker
+        self._undo = {"maker": (mk.tree, mk.links, len(mk.relinks), mk._offset,
+                                mk._version, mk.dag_valid), "accounts": {}}
+        committed = False
+        try:
+            yield
+            committed = keep
+        finally:
+            undo, self._undo = self._undo, None
+            if not committed and len(mk.relinks) > undo["maker"][2]:
+                (mk.tree, mk.links, n_relinks, mk._offset, mk._version,
+                 mk.dag_valid) = undo["maker"]
+                del mk.relinks[n_relinks:]
+                for name, (tables, generation) in undo["accounts"].items():
+                    acct = self._accounts[name]
+                    acct.tables, acct.generation = tables, generation
+
+    def buy(self, account: Account | str, event: Any, shares: float, *,
+            given: Any = None) -> float:
+        with self._relink_guard(keep=True):
+            return super().buy(account, event, shares, given=given)
+
+    def edit(self, account: Account | str, event: Any, probability: float, *,
+             given: Any = None) -> Quote:
+        with self._relink_guard(keep=True):
+            return super().edit(account, event, probability, given=given)
+
+    def target(self, account: Account | str, event: Any, probability: float, *,
+               given: Any = None) -> Quote:
+        with self._relink_guard(keep=True):
+            return super().target(account, event, probability, given=given)
+
+    def preview(self, account: Account | str, event: Any, *, shares: float | None = None,
+                probability: float | None = None, given: Any = None) -> Quote:
+        with self._relink_guard(keep=False):
+            return super().preview(account, event, shares=shares, probability=probability,
+                                   given=given)
+
+    buy.__doc__ = Market.buy.__doc__
+    edit.__doc__ = Market.edit.__doc__
+    target.__doc__ = Market.target.__doc__
+    preview.__doc__ = Market.preview.__doc__
 
     # -- prices ------------------------------------------------------------------------
     def marginal(self, variable: str) -> dict[str, float]:

@@ -1,0 +1,104 @@
+"""Audit of the Bayesian-network market: refused trades and previews in relink mode change
+nothing (prices, accounts, ledger, compiled tree), bad construction input, and the latent
+budget bound against the explicit joint."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_junction import brute_joint, random_network
+
+from predmarket import Market
+from predmarket.errors import ImpossibleEvent, InsufficientFunds, InvalidNetwork
+
+
+def snapshot(m: Market):
+    """Everything a refused trade must leave as it was."""
+    tree = m.maker.tree
+    return (m.ledger, {a: m.cash(a) for a in m.accounts},
+            {a: m.min_asset(a) for a in m.accounts},
+            {n: m.marginal(n) for n in m.space.names}, m.maker_cash,
+            tree.structure, len(m.maker.relinks), list(m.maker.links), m.maker.dag_valid)
+
+
+def linked_market(cash: float) -> Market:
+    # a -> c <- b and d -> e: a and d share no clique
+    m = Market.from_bayesian_network([("a", "c"), ("b", "c"), ("d", "e")], 5.0,
+                                     cross_clique="relink")
+    acct = m.open_account("ann", cash)
+    m.buy(acct, "c == yes", 0.5, given="a == yes & b == no")
+    return m
+
+
+def test_refused_relink_trades_and_previews_leave_the_tree_unchanged():
+    m = linked_market(1.0)
+    before = snapshot(m)
+    calls = [
+        (InsufficientFunds, lambda: m.buy("ann", "a == yes", -40.0, given="e == yes")),
+        (InsufficientFunds, lambda: m.sell("ann", "a == yes", 40.0, given="e == yes")),
+        (InsufficientFunds, lambda: m.target("ann", "d == yes", 0.001, given="a == yes")),
+        (ImpossibleEvent, lambda: m.edit("ann", "e == yes | e == no", 0.3, given="a == yes")),
+        (None, lambda: m.preview("ann", "a == yes", shares=1.0, given="d == yes")),
+        (None, lambda: m.quote("ann", "e == no", probability=0.2, given="b == yes")),
+    ]
+    for error, call in calls:
+        if error is None:
+            call()
+        else:
+            with pytest.raises(error):
+                call()
+        assert snapshot(m) == before
+
+
+def test_trading_after_an_undone_relink_matches_the_explicit_joint():
+    """An account's clique tables carried into a relinked tree that was then undone are
+    restored: later trades, min-asset and settlement agree with the explicit maker."""
+    bn = linked_market(3.0)
+    net = bn.maker.network
+    jm = Market(bn.space, 5.0, prior=brute_joint(net).ravel())
+    jm.open_account("ann", 3.0)
+    jm.buy("ann", "c == yes", 0.5, given="a == yes & b == no")
+    for m in (bn, jm):
+        with pytest.raises(InsufficientFunds):
+            m.buy("ann", "a == yes", -40.0, given="e == yes")
+    for m in (bn, jm):
+        m.edit("ann", "e == yes", 0.6, given="d == no")
+        m.edit("ann", "e == yes", 0.55, given="a == yes")
+    assert len(bn.maker.relinks) == 1
+    assert math.isclose(bn.min_asset("ann"), jm.min_asset("ann"), rel_tol=1e-12)
+    truth = {"a": "yes", "b": "no", "c": "yes", "d": "no", "e": "yes"}
+    assert math.isclose(bn.settle(truth)["ann"], jm.settle(truth)["ann"], rel_tol=1e-12,
+                        abs_tol=1e-12)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(3, 8))
+def test_relink_mode_refusals_change_nothing(seed, n):
+    rng = np.random.default_rng(seed)
+    net = random_network(rng, n, link=0.2, max_card=2)
+    m = Market.from_bayesian_network(net, 1.0, cross_clique="relink")
+    for a in ("ann", "bob"):
+        m.open_account(a, float(rng.uniform(0.0, 1.0)))
+    names = m.space.names
+    for _ in range(12):
+        x, y = rng.choice(n, size=2, replace=n < 2)
+        event, given_ = f"{names[x]} == s0", (f"{names[y]} == s1" if x != y else None)
+        account = "ann" if rng.random() < 0.5 else "bob"
+        shares = float(rng.uniform(-4.0, 4.0))
+        before = snapshot(m)
+        m.preview(account, event, shares=shares, given=given_)
+        assert snapshot(m) == before
+        try:
+            m.buy(account, event, shares, given=given_)
+        except InsufficientFunds:
+            assert snapshot(m) == before
+    m.check()
+
+
+def test_states_must_be_a_mapping():
+    with pytest.raises(InvalidNetwork, match="states"):
+        Market.from_bayesian_network([("a", "b")], 1.0, states=["a", "b"])
