@@ -97,6 +97,9 @@ def read_network(model: Any, *, states: Mapping[str, Sequence[Any]] | None = Non
         return _from_bif(os.fspath(model))
     if hasattr(model, "get_cpds") and hasattr(model, "nodes"):
         return _from_pgmpy(model)
+    if states is not None and not isinstance(states, Mapping):
+        raise InvalidNetwork(f"states must map node names to their states, got "
+                             f"{type(states).__name__}")
     if isinstance(model, Sequence) or states is not None:
         return _from_edges(model if model is not None else [], states or {})
     raise InvalidNetwork(
