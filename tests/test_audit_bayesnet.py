@@ -102,3 +102,57 @@ def test_relink_mode_refusals_change_nothing(seed, n):
 def test_states_must_be_a_mapping():
     with pytest.raises(InvalidNetwork, match="states"):
         Market.from_bayesian_network([("a", "b")], 1.0, states=["a", "b"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(3, 8), st.integers(0, 2**32 - 1))
+def test_latent_bound_accepts_only_what_the_exact_rule_accepts(seed, n, trade_seed):
+    """With the factored latent bound, every trade it accepts (buys, conditional buys,
+    targets, edits, by accounts with little cash) is one the explicit joint's exact rule
+    accepts, and the bound never exceeds the exact min-asset."""
+    rng = np.random.default_rng(trade_seed)
+    net = random_network(np.random.default_rng(seed), n, link=0.5, max_card=2)
+    latent = sorted({f"x{int(i)}" for i in rng.integers(0, n, size=2)})
+    bound = Market.from_bayesian_network(net, 1.0, latent=latent, exact_latent_limit=1)
+    exact = Market(bound.space, 1.0, latent=latent, prior=brute_joint(net).ravel())
+    assert not bound.exact_budgets
+    for m in (bound, exact):
+        m.open_account("a", 1.5)
+        m.open_account("b", 0.5)
+    accepted = 0
+    for t in range(10):
+        clique = bound.maker.tree.cliques[int(rng.integers(len(bound.maker.tree.cliques)))]
+        x, y = (int(v) for v in rng.choice(clique, size=2)) if len(clique) > 1 else (
+            int(clique[0]), int(clique[0]))
+        event = f"x{x} == s{int(rng.integers(2))}"
+        given_ = f"x{y} == s{int(rng.integers(2))}" if y != x else None
+        account = "ab"[t % 2]
+        kind = ["buy", "edit", "target"][int(rng.integers(3))]
+        amount = float(rng.uniform(-3.0, 3.0)) if kind == "buy" else float(
+            rng.uniform(0.03, 0.97))
+        if kind == "buy":
+            q = exact.preview(account, event, shares=amount, given=given_)
+        else:
+            cond = exact.price(event, given=given_)
+            q = exact.preview(account, event, probability=amount, given=given_)
+            if kind == "edit":
+                # an edit pays the same net as the target but costs nothing now
+                q = type(q)(0.0, q.shares, q.price_before, q.price_after,
+                            q.min_asset_after, q.min_asset_after >= -1e-9)
+            assert 0 < cond < 1
+        try:
+            getattr(bound, kind)(account, event, amount, given=given_)
+        except InsufficientFunds:
+            continue
+        assert q.affordable, (kind, event, given_, amount)
+        getattr(exact, kind)(account, event, amount, given=given_)
+        accepted += 1
+        for a in "ab":
+            assert bound.min_asset(a) <= exact.min_asset(a) + 1e-9
+            assert exact.min_asset(a) >= -1e-9
+    truth = {v.name: v.states[int(rng.integers(v.cardinality))]
+             for v in bound.space.variables if v.name not in latent}
+    pb, pe = bound.settle(truth), exact.settle(truth)
+    for a in "ab":
+        assert math.isclose(pb[a], pe[a], rel_tol=1e-9, abs_tol=1e-9)
+    bound.check()
