@@ -156,3 +156,22 @@ def test_latent_bound_accepts_only_what_the_exact_rule_accepts(seed, n, trade_se
     for a in "ab":
         assert math.isclose(pb[a], pe[a], rel_tol=1e-9, abs_tol=1e-9)
     bound.check()
+
+
+def test_cpd_rows_within_tolerance_are_normalised():
+    """Rows summing to 1 within the accepted rounding are renormalised, so the market's
+    prior is the model's distribution (not reweighted by the rows' sums)."""
+    from pgmpy.factors.discrete import TabularCPD
+    from pgmpy.models import DiscreteBayesianNetwork
+
+    model = DiscreteBayesianNetwork([("a", "b")])
+    model.add_cpds(TabularCPD("a", 2, [[0.3], [0.7]]),
+                   TabularCPD("b", 2, [[0.9 + 4e-7, 0.2 - 4e-7], [0.1 + 4e-7, 0.8 - 4e-7]],
+                              evidence=["a"], evidence_card=[2]))
+    m = Market.from_bayesian_network(model, 1.0)
+    a_first = m.space.variable("a").states[0]
+    assert math.isclose(m.price(f"a == {a_first}"), 0.3, rel_tol=1e-12)
+    net = m.maker.network
+    for i, table in enumerate(net.tables):
+        sums = table.sum(axis=net.family(i).index(i))
+        np.testing.assert_allclose(sums, 1.0, rtol=1e-14)

@@ -82,8 +82,9 @@ def read_network(model: Any, *, states: Mapping[str, Sequence[Any]] | None = Non
     Raises
     ------
     InvalidNetwork
-        A cycle, a CPD whose rows do not sum to 1 or with a non-positive entry, a CPD
-        missing, or names that are not identifiers.
+        A cycle, a CPD whose rows do not sum to 1 (within 1e-6; rows within it are
+        renormalised) or with a non-positive entry, a CPD missing, or names that are not
+        identifiers.
 
     Examples
     --------
@@ -180,6 +181,8 @@ def _from_pgmpy(model: Any) -> Network:
                                      f"its own CPD has {list(want)!r}")
         values = np.asarray(cpd.values, dtype=float)  # axes: node, *evidence
         _check_rows(n, values, evidence)
+        # rows within the tolerance are renormalised: the prior is exactly the model's
+        values = values / values.sum(axis=0, keepdims=True)
         axes = [i] + [index[e] for e in evidence]
         order = np.argsort(axes)
         tables.append(np.ascontiguousarray(np.transpose(values, order)))
