@@ -9,6 +9,7 @@ cost, cash, min-asset and refusal, and at the end on every settlement payout.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -55,6 +56,8 @@ class Twin:
         assert out[0][0] == out[1][0], f"{method}{args}: {out}"
         if out[0][0] == "error":
             assert out[0][1] is out[1][1]
+        else:
+            same_result(out[0][1], out[1][1])
         return out[0][1], out[1][1]
 
     def compare(self, names, accounts, events) -> None:
@@ -75,6 +78,22 @@ class Twin:
             assert close(self.bn.expected_assets(a), self.jm.expected_assets(a))
             assert close(self.jm.expected_assets(a), joint_expected_assets(self.jm, a))
         assert close(self.bn.maker_cash, self.jm.maker_cash)
+
+
+def same_result(x, y) -> None:
+    """Equal trade results: costs, quotes (cost, shares, prices, min-asset, affordable),
+    payouts."""
+    if isinstance(x, float):
+        assert close(x, y), (x, y)
+    elif dataclasses.is_dataclass(x):
+        for field in dataclasses.fields(x):
+            u, v = getattr(x, field.name), getattr(y, field.name)
+            if isinstance(u, float):
+                assert close(u, v), (field.name, x, y)
+            else:
+                assert u == v, (field.name, x, y)
+    elif isinstance(x, dict):
+        assert x.keys() == y.keys() and all(close(x[k], y[k]) for k in x), (x, y)
 
 
 def joint_expected_assets(m: Market, account: str) -> float:
@@ -132,7 +151,7 @@ def test_cross_check_against_joint_maker(data):
         event = event_over(draw, space, axes[:2])
         given_ = event_over(draw, space, axes[2:]) if len(axes) > 2 else None
         probes.append(event)
-        kind = draw(st.sampled_from(["buy", "edit", "target", "observe"]))
+        kind = draw(st.sampled_from(["buy", "edit", "target", "observe", "preview"]))
         account = draw(st.sampled_from(accounts))
         if kind == "observe":
             var = draw(st.sampled_from(observable))
@@ -142,7 +161,10 @@ def test_cross_check_against_joint_maker(data):
             twin.jm.price(event, given=given_)
         except ImpossibleEvent:
             continue
-        if kind == "buy":
+        if kind == "preview":
+            twin.both("preview", account, event, shares=draw(st.floats(-3.0, 3.0)) * b,
+                      given=given_)
+        elif kind == "buy":
             twin.both("buy", account, event, draw(st.floats(-3.0, 3.0)) * b, given=given_)
         else:
             twin.both(kind, account, event, draw(st.floats(0.02, 0.98)), given=given_)
