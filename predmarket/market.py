@@ -754,7 +754,11 @@ class BayesNetMarket(Market):
 
     def expected_assets(self, account: Account | str) -> float:
         """Cash plus the market-price expectation of what settlement will pay
-        (sum-product: :math:`\\sum_C E_{\\beta_C}[g_C]`)."""
+        (sum-product: :math:`\\sum_C E_{\\beta_C}[g_C]`).
+
+        When :attr:`exact_budgets` is False (latent variables, many observable outcomes)
+        the tables :math:`g_C` are the per-trade lower bounds used for budgets, so this is
+        the expectation of that bound: a lower bound on the expected assets."""
         acct = self._account(account)
         if self._settled or not acct.traded:
             return acct.cash

@@ -150,6 +150,7 @@ def test_latent_bound_accepts_only_what_the_exact_rule_accepts(seed, n, trade_se
         for a in "ab":
             assert bound.min_asset(a) <= exact.min_asset(a) + 1e-9
             assert exact.min_asset(a) >= -1e-9
+            assert bound.expected_assets(a) <= exact.expected_assets(a) + 1e-9
     truth = {v.name: v.states[int(rng.integers(v.cardinality))]
              for v in bound.space.variables if v.name not in latent}
     pb, pe = bound.settle(truth), exact.settle(truth)
