@@ -157,6 +157,7 @@ def test_latent_bound_accepts_only_what_the_exact_rule_accepts(seed, n, trade_se
     for a in "ab":
         assert math.isclose(pb[a], pe[a], rel_tol=1e-9, abs_tol=1e-9)
     bound.check()
+    assert bound.maker_cash >= -1e-9  # the maker loses at most the subsidy
 
 
 def test_cpd_rows_within_tolerance_are_normalised():
