@@ -217,3 +217,33 @@ def test_export_is_exact_whether_or_not_the_dag_is_kept(seed, n, trade_seed):
                                           enumerate(net.parents) for p in ps}
         np.testing.assert_allclose(exported_joint(model, names), m.probabilities(),
                                    rtol=1e-9, atol=1e-13)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(3, 8), st.integers(0, 2**32 - 1))
+def test_min_log_probability_is_exact_or_a_lower_bound(seed, n, keep_seed):
+    """The maker's floor on :math:`\\min_o \\log P(o)` (the subsidy with latent variables):
+    exact on every variable and on a small marginal; when the marginal is too large to
+    build, :math:`\\log|H| + \\min_\\omega \\log P(\\omega)`, never above the true minimum."""
+    from predmarket.errors import SpaceTooLarge
+    from predmarket.makers import BayesNetMaker
+
+    net = random_network(np.random.default_rng(seed), n, link=0.5, max_card=3)
+    maker = BayesNetMaker(net, 1.0)
+    joint = brute_joint(net)
+    rng = np.random.default_rng(keep_seed)
+    keep = sorted(int(v) for v in rng.choice(n, size=int(rng.integers(1, n)), replace=False))
+    true_min = float(np.log(joint.sum(axis=tuple(a for a in range(n) if a not in keep)).min()))
+    assert math.isclose(maker.min_log_probability(range(n)), float(np.log(joint.min())),
+                        rel_tol=1e-9, abs_tol=1e-9)
+    assert math.isclose(maker.min_log_probability(keep), true_min, rel_tol=1e-9, abs_tol=1e-9)
+
+    def too_large(*args, **kwargs):
+        raise SpaceTooLarge("marginal too large")
+
+    maker.tree.marginal_table = too_large
+    floor = maker.min_log_probability(keep)
+    hidden = [a for a in range(n) if a not in keep]
+    expected = float(np.log(joint.min())) + sum(math.log(joint.shape[a]) for a in hidden)
+    assert math.isclose(floor, expected, rel_tol=1e-9, abs_tol=1e-9)
+    assert floor <= true_min + 1e-12
