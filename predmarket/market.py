@@ -218,8 +218,10 @@ class Market(AccountBook, MovePricing):
             Triangulation heuristic.
         exact_latent_limit : int
             With latent variables, budgets are exact while the observable outcomes number
-            at most this many; beyond, a sound factored bound is used (see
-            :class:`BayesNetMarket`).
+            at most this many (and, times the widest clique, fit in
+            :data:`~predmarket.junction.tree.MAX_TABLE` entries, with at most 52
+            variables); beyond, a sound factored bound is used (see
+            :class:`BayesNetMarket`; :attr:`BayesNetMarket.exact_budgets` says which).
 
         Examples
         --------
