@@ -247,3 +247,26 @@ def test_min_log_probability_is_exact_or_a_lower_bound(seed, n, keep_seed):
     expected = float(np.log(joint.min())) + sum(math.log(joint.shape[a]) for a in hidden)
     assert math.isclose(floor, expected, rel_tol=1e-9, abs_tol=1e-9)
     assert floor <= true_min + 1e-12
+
+
+def test_linked_questions_example_moves_only_descendants(capsys):
+    """The example's edits are structure preserving: every question it reports as moved
+    by an edit is a descendant of the edited question (ancestors stay put)."""
+    import runpy
+    from pathlib import Path
+
+    import networkx as nx
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "linked_questions.py"
+    example = runpy.run_path(str(path), run_name="linked_questions")
+    example["main"]()
+    out = capsys.readouterr().out
+    graph = nx.DiGraph([(p, q) for q, (ps, _b, _e) in example["QUESTIONS"].items() for p in ps])
+    blocks = [b for b in out.split("\n== ") if "(traded)" in b]
+    assert len(blocks) == 3
+    for block in blocks:
+        rows = [line.split() for line in block.splitlines()[1:] if line.strip()]
+        traded = [r[0] for r in rows if r[-1] == "(traded)"]
+        moved = [r[0] for r in rows if r[-1] == "(propagated)"]
+        assert len(traded) == 1 and moved
+        assert set(moved) <= nx.descendants(graph, traded[0]), (traded, moved)
