@@ -270,3 +270,23 @@ def test_linked_questions_example_moves_only_descendants(capsys):
         moved = [r[0] for r in rows if r[-1] == "(propagated)"]
         assert len(traded) == 1 and moved
         assert set(moved) <= nx.descendants(graph, traded[0]), (traded, moved)
+
+
+def test_states_apply_to_every_bare_structure_and_only_there(tmp_path):
+    from pgmpy.models import DiscreteBayesianNetwork
+    from pgmpy.readwrite import BIFWriter
+
+    from predmarket.makers.network import to_pgmpy
+
+    bare = DiscreteBayesianNetwork([("a", "b")])
+    m = Market.from_bayesian_network(bare, 1.0, states={"a": ["lo", "mid", "hi"]})
+    assert m.space.variable("a").states == ("lo", "mid", "hi")
+    assert m.space.variable("b").states == ("yes", "no")
+    assert all(math.isclose(p, 1 / 3) for p in m.marginal("a").values())
+    net = random_network(np.random.default_rng(0), 3, link=0.5)
+    model = to_pgmpy(net.variables, net.parents, net.tables)
+    path = tmp_path / "net.bif"
+    BIFWriter(model).write(str(path))
+    for source in (model, str(path), net):
+        with pytest.raises(InvalidNetwork, match="states"):
+            Market.from_bayesian_network(source, 1.0, states={"x0": ["p", "q"]})

@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from predmarket.errors import CrossCliqueTrade, InvalidInput, SpaceTooLarge
+from predmarket.errors import CrossCliqueTrade, InvalidInput, InvalidNetwork, SpaceTooLarge
 from predmarket.events import Event
 from predmarket.junction import JunctionTree, compile_structure
 from predmarket.junction.tree import MAX_TABLE
@@ -127,6 +127,9 @@ class BayesNetMaker:
 
     def __init__(self, network: Any, liquidity: float, *, cross_clique: str = "refuse",
                  heuristic: str = "min_degree", states: Mapping[str, Sequence[Any]] | None = None):
+        if isinstance(network, Network) and states is not None:
+            raise InvalidNetwork("states= applies only to a bare structure; a Network "
+                                 "already lists its variables' states")
         self.network = network if isinstance(network, Network) else read_network(
             network, states=states)
         self.liquidity = check_liquidity(liquidity)

@@ -76,8 +76,9 @@ def read_network(model: Any, *, states: Mapping[str, Sequence[Any]] | None = Non
         A pgmpy model with CPDs (a model without CPDs gets uniform ones); the path of a
         BIF file; or edges ``[(parent, child), ...]`` with uniform CPDs.
     states : mapping, optional
-        For a bare structure: the states of each node (default ``("yes", "no")``). Nodes
-        named here but in no edge are unlinked questions.
+        For a bare structure (edges, or a pgmpy model without CPDs): the states of each
+        node (default ``("yes", "no")``). Nodes named here but in no edge are unlinked
+        questions. Refused for a model whose CPDs define the states.
 
     Raises
     ------
@@ -94,13 +95,18 @@ def read_network(model: Any, *, states: Mapping[str, Sequence[Any]] | None = Non
     >>> net.tables[1].shape
     (2, 2)
     """
-    if isinstance(model, (str, os.PathLike)):
-        return _from_bif(os.fspath(model))
-    if hasattr(model, "get_cpds") and hasattr(model, "nodes"):
-        return _from_pgmpy(model)
     if states is not None and not isinstance(states, Mapping):
         raise InvalidNetwork(f"states must map node names to their states, got "
                              f"{type(states).__name__}")
+    pgmpy_model = hasattr(model, "get_cpds") and hasattr(model, "nodes")
+    if states is not None and (isinstance(model, (str, os.PathLike)) or (
+            pgmpy_model and model.get_cpds())):
+        raise InvalidNetwork("states= applies only to a bare structure (edges, or a pgmpy "
+                             "model without CPDs); this model's CPDs define its states")
+    if isinstance(model, (str, os.PathLike)):
+        return _from_bif(os.fspath(model))
+    if pgmpy_model:
+        return _from_pgmpy(model, states or {})
     if isinstance(model, Sequence) or states is not None:
         return _from_edges(model if model is not None else [], states or {})
     raise InvalidNetwork(
@@ -149,12 +155,15 @@ def _from_bif(path: str) -> Network:
     return _from_pgmpy(model)
 
 
-def _from_pgmpy(model: Any) -> Network:
+def _from_pgmpy(model: Any, states: Mapping[str, Sequence[Any]] | None = None) -> Network:
     names = list(model.nodes())
     _check_acyclic(names, list(model.edges()))
     cpds = {cpd.variable: cpd for cpd in model.get_cpds()}
     if not cpds:  # structure only: uniform CPDs
-        return _from_edges(list(model.edges()), {n: DEFAULT_STATES for n in names})
+        states = states or {}
+        return _from_edges(list(model.edges()), {
+            **{n: states.get(n, DEFAULT_STATES) for n in names},
+            **{n: s for n, s in states.items() if n not in names}})
     missing = [n for n in names if n not in cpds]
     if missing:
         raise InvalidNetwork(f"node(s) {missing!r} have no CPD; expected one per node")
