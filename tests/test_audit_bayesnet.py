@@ -290,3 +290,29 @@ def test_states_apply_to_every_bare_structure_and_only_there(tmp_path):
     for source in (model, str(path), net):
         with pytest.raises(InvalidNetwork, match="states"):
             Market.from_bayesian_network(source, 1.0, states={"x0": ["p", "q"]})
+
+
+def test_a_network_given_directly_is_validated_like_a_pgmpy_model():
+    from predmarket.makers.network import Network
+
+    net = random_network(np.random.default_rng(2), 3, link=1.0, max_card=2)
+
+    def with_table(i, table):
+        tables = list(net.tables)
+        tables[i] = table
+        return Network(net.variables, net.parents, tuple(tables))
+
+    t = net.tables[1]
+    bad = {
+        "sum to": with_table(1, t * 1.1),
+        "<= 0": with_table(1, np.where(np.arange(t.size).reshape(t.shape) == 0, 0.0, t)),
+        "NaN": with_table(1, np.full(t.shape, np.nan)),
+        "shape": with_table(1, t.ravel()),
+        "parent": Network(net.variables, (net.parents[0], (5,), net.parents[2]), net.tables),
+        "cycle": Network(net.variables, ((2,), net.parents[1], net.parents[2]),
+                         (net.tables[2].transpose(), net.tables[1], net.tables[2])),
+    }
+    for message, network in bad.items():
+        with pytest.raises(InvalidNetwork, match=message):
+            Market.from_bayesian_network(network, 1.0)
+    Market.from_bayesian_network(net, 1.0)

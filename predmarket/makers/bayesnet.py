@@ -58,7 +58,7 @@ from predmarket.errors import CrossCliqueTrade, InvalidInput, InvalidNetwork, Sp
 from predmarket.events import Event
 from predmarket.junction import JunctionTree, compile_structure
 from predmarket.junction.tree import MAX_TABLE
-from predmarket.makers.network import Network, read_network, to_pgmpy
+from predmarket.makers.network import Network, read_network, to_pgmpy, validate_network
 from predmarket.scoring import check_liquidity
 from predmarket.spaces import OutcomeSpace
 
@@ -130,8 +130,8 @@ class BayesNetMaker:
         if isinstance(network, Network) and states is not None:
             raise InvalidNetwork("states= applies only to a bare structure; a Network "
                                  "already lists its variables' states")
-        self.network = network if isinstance(network, Network) else read_network(
-            network, states=states)
+        self.network = validate_network(network) if isinstance(network, Network) \
+            else read_network(network, states=states)
         self.liquidity = check_liquidity(liquidity)
         if cross_clique not in CROSS_CLIQUE_MODES:
             raise InvalidInput(f"cross_clique must be one of {list(CROSS_CLIQUE_MODES)!r}, "

@@ -22,7 +22,7 @@ import numpy as np
 from predmarket.errors import InvalidNetwork, PredmarketError
 from predmarket.spaces import Variable
 
-__all__ = ["DEFAULT_STATES", "Network", "read_network"]
+__all__ = ["DEFAULT_STATES", "Network", "read_network", "validate_network"]
 
 #: States of a variable given only by structure.
 DEFAULT_STATES = ("yes", "no")
@@ -112,6 +112,46 @@ def read_network(model: Any, *, states: Mapping[str, Sequence[Any]] | None = Non
     raise InvalidNetwork(
         f"expected a pgmpy DiscreteBayesianNetwork, a BIF path or a list of (parent, child) "
         f"edges; got {type(model).__name__}")
+
+
+def validate_network(net: Network) -> Network:
+    """Check a :class:`Network` built by hand as :func:`read_network` checks a pgmpy model
+    (parents, acyclicity, table shapes, positive finite rows summing to 1), and return it
+    with rows renormalised.
+
+    Raises
+    ------
+    InvalidNetwork
+        Naming the node and what was wrong.
+    """
+    n = len(net.variables)
+    if len(net.parents) != n or len(net.tables) != n:
+        raise InvalidNetwork(f"a Network needs one parent tuple and one table per variable; "
+                             f"got {n} variables, {len(net.parents)} parent tuples and "
+                             f"{len(net.tables)} tables")
+    names = [v.name for v in net.variables]
+    for i, ps in enumerate(net.parents):
+        bad = [p for p in ps if not (isinstance(p, (int, np.integer)) and 0 <= p < n)
+               or p == i]
+        if bad or len(set(ps)) != len(ps):
+            raise InvalidNetwork(f"node {names[i]!r} has parent indices {list(ps)!r}; expected "
+                                 f"distinct indices of other variables in 0..{n - 1}")
+    _check_acyclic(names, [(names[p], names[i]) for i, ps in enumerate(net.parents)
+                           for p in ps])
+    tables = []
+    for i, table in enumerate(net.tables):
+        fam = net.family(i)
+        shape = tuple(net.variables[k].cardinality for k in fam)
+        values = np.asarray(table, dtype=float)
+        if values.shape != shape:
+            raise InvalidNetwork(f"table of {names[i]!r} has shape {values.shape}; expected "
+                                 f"{shape} over its family {[names[k] for k in fam]!r}")
+        node_axis = fam.index(i)
+        others = [k for k in fam if k != i]
+        _check_rows(names[i], np.moveaxis(values, node_axis, 0), [names[k] for k in others])
+        tables.append(values / values.sum(axis=node_axis, keepdims=True))
+    return Network(net.variables, tuple(tuple(sorted(int(p) for p in ps))
+                                        for ps in net.parents), tuple(tables))
 
 
 def _from_edges(edges: Sequence[Any], states: Mapping[str, Sequence[Any]]) -> Network:
