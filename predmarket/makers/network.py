@@ -136,8 +136,9 @@ def validate_network(net: Network) -> Network:
         if bad or len(set(ps)) != len(ps):
             raise InvalidNetwork(f"node {names[i]!r} has parent indices {list(ps)!r}; expected "
                                  f"distinct indices of other variables in 0..{n - 1}")
-    _check_acyclic(names, [(names[p], names[i]) for i, ps in enumerate(net.parents)
-                           for p in ps])
+    if not _is_acyclic(net.parents):  # networkx only to name the cycle
+        _check_acyclic(names, [(names[p], names[i]) for i, ps in enumerate(net.parents)
+                               for p in ps])
     tables = []
     for i, table in enumerate(net.tables):
         fam = net.family(i)
@@ -147,11 +148,33 @@ def validate_network(net: Network) -> Network:
             raise InvalidNetwork(f"table of {names[i]!r} has shape {values.shape}; expected "
                                  f"{shape} over its family {[names[k] for k in fam]!r}")
         node_axis = fam.index(i)
-        others = [k for k in fam if k != i]
-        _check_rows(names[i], np.moveaxis(values, node_axis, 0), [names[k] for k in others])
-        tables.append(values / values.sum(axis=node_axis, keepdims=True))
+        sums = values.sum(axis=node_axis, keepdims=True)
+        if not (values.min() > 0 and np.isfinite(sums).all()
+                and np.abs(sums - 1.0).max() <= _ROW_TOLERANCE):  # checked again to name it
+            _check_rows(names[i], np.moveaxis(values, node_axis, 0),
+                        [names[k] for k in fam if k != i])
+        tables.append(values / sums)
     return Network(net.variables, tuple(tuple(sorted(int(p) for p in ps))
                                         for ps in net.parents), tuple(tables))
+
+
+def _is_acyclic(parents: Sequence[Sequence[int]]) -> bool:
+    """Whether the parent lists form a DAG (Kahn's algorithm)."""
+    children: list[list[int]] = [[] for _ in parents]
+    waiting = [len(ps) for ps in parents]
+    for i, ps in enumerate(parents):
+        for p in ps:
+            children[p].append(i)
+    ready = [i for i, k in enumerate(waiting) if k == 0]
+    done = 0
+    while ready:
+        u = ready.pop()
+        done += 1
+        for c in children[u]:
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                ready.append(c)
+    return done == len(parents)
 
 
 def _from_edges(edges: Sequence[Any], states: Mapping[str, Sequence[Any]]) -> Network:
