@@ -316,3 +316,32 @@ def test_a_network_given_directly_is_validated_like_a_pgmpy_model():
         with pytest.raises(InvalidNetwork, match=message):
             Market.from_bayesian_network(network, 1.0)
     Market.from_bayesian_network(net, 1.0)
+
+
+def test_compiled_tree_and_prices_do_not_depend_on_the_hash_seed():
+    """Node names are strings: the variable order, cliques and prices must not follow
+    Python's per-process string hashing."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    script = (
+        "import sys; sys.path.insert(0, 'tests')\n"
+        "import runpy\n"
+        "from predmarket import Market\n"
+        "ex = runpy.run_path('examples/linked_questions.py', run_name='x')\n"
+        "m = Market.from_bayesian_network(ex['build_model'](), 10.0, cross_clique='relink')\n"
+        "a = m.open_account('a', 100.0)\n"
+        "m.edit(a, 'nasdaq_record == yes', 0.3, given='el_nino == yes')\n"
+        "print(m.space.names, m.maker.tree.cliques, m.maker.tree.structure.edges,\n"
+        "      [round(m.price(f'{q} == yes'), 12) for q in m.space.names],\n"
+        "      round(m.min_asset(a), 10))\n")
+    outs = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root)}
+        run = subprocess.run([sys.executable, "-c", script], cwd=root, env=env,
+                             capture_output=True, text=True, check=True)
+        outs.add(run.stdout)
+    assert len(outs) == 1
