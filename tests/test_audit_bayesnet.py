@@ -345,3 +345,47 @@ def test_compiled_tree_and_prices_do_not_depend_on_the_hash_seed():
                              capture_output=True, text=True, check=True)
         outs.add(run.stdout)
     assert len(outs) == 1
+
+
+@pytest.mark.parametrize("mode", ["refuse", "relink"])
+def test_bad_values_and_closed_markets_change_nothing(mode):
+    from predmarket.errors import PredmarketError
+
+    m = Market.from_bayesian_network([("a", "c"), ("b", "c"), ("d", "e")], 5.0,
+                                     cross_clique=mode, latent=["b"])
+    m.open_account("ann", 2.0)
+    m.edit("ann", "c == yes", 0.6, given="a == yes")
+    m.observe({"d": "no"})
+    nan, inf = float("nan"), float("inf")
+    calls = [
+        lambda: m.buy("ann", "a == yes", nan, given="e == yes"),
+        lambda: m.buy("ann", "a == yes", inf),
+        lambda: m.sell("ann", "a == yes", -inf, given="e == yes"),
+        lambda: m.edit("ann", "e == yes", inf, given="a == yes"),
+        lambda: m.target("ann", "e == yes", 0.0, given="a == yes"),
+        lambda: m.preview("ann", "a == yes", shares=nan, given="e == yes"),
+        lambda: m.buy("ann", "zz == yes", 1.0),
+        lambda: m.buy("ann", "a == maybe", 1.0, given="e == yes"),
+        lambda: m.buy("ann", "a == yes", 1.0, given="d == yes"),  # ruled out by observation
+        lambda: m.buy("ann", "a == yes & a == no", 1.0),
+        lambda: m.buy("nobody", "a == yes", 1.0, given="e == yes"),
+        lambda: m.observe({"b": "yes"}),  # latent
+        lambda: m.observe({"d": "yes"}),  # contradicts
+        lambda: m.settle({"a": "yes"}),  # incomplete
+        lambda: m.open_account("bob", nan),
+    ]
+    before = snapshot(m)
+    for call in calls:
+        with pytest.raises(PredmarketError):
+            call()
+        assert snapshot(m) == before
+    m.settle({"a": "yes", "c": "no", "d": "no", "e": "yes"})
+    after = snapshot(m)
+    for call in [lambda: m.buy("ann", "a == yes", 1.0, given="e == yes"),
+                 lambda: m.edit("ann", "c == yes", 0.5),
+                 lambda: m.preview("ann", "a == yes", shares=1.0, given="e == yes"),
+                 lambda: m.observe({"a": "yes"}),
+                 lambda: m.settle({"a": "yes", "c": "no", "d": "no", "e": "yes"})]:
+        with pytest.raises(PredmarketError, match="settled"):
+            call()
+        assert snapshot(m) == after
