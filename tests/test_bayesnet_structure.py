@@ -198,8 +198,9 @@ def test_min_asset_of_fifty_edits_equals_brute_force(seed):
         view[axis] = 2
         holdings = holdings + np.array([up, down]).reshape(view)
     assert math.isclose(m.min_asset(acct), 1e4 + holdings.min(), rel_tol=1e-12)
-    p = brute_joint(m.maker.network)
-    assert math.isfinite(p.sum())
+    # one trader, b = 1: the market's state is the prior's plus the account's holdings
+    p = brute_joint(m.maker.network) * np.exp(holdings)
+    np.testing.assert_allclose(m.probabilities(), (p / p.sum()).ravel(), rtol=1e-9)
     assert math.isclose(m.expected_assets(acct) - 1e4,
                         float((m.probabilities().reshape(m.space.shape) * holdings).sum()),
                         rel_tol=1e-9, abs_tol=1e-9)
