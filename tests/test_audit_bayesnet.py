@@ -389,3 +389,24 @@ def test_bad_values_and_closed_markets_change_nothing(mode):
         with pytest.raises(PredmarketError, match="settled"):
             call()
         assert snapshot(m) == after
+
+
+@pytest.mark.parametrize("shares", [800.0, -800.0])
+def test_a_trade_that_would_underflow_a_clique_weight_is_refused_not_zeroed(shares):
+    """A move of more than ~745 b between outcomes of one clique would round their weight
+    to 0, silently making a possible event impossible; the factored maker refuses it with
+    a clear error and changes nothing (prices stay strictly between 0 and 1)."""
+    from predmarket.errors import InvalidAmount
+
+    m = Market.from_bayesian_network([("a", "b")], 1.0)
+    m.open_account("x", 1e4)
+    before = snapshot(m)
+    with pytest.raises(InvalidAmount, match="underflow"):
+        m.buy("x", "b == yes", shares, given="a == yes")
+    assert snapshot(m) == before
+    m.buy("x", "b == yes", 400.0, given="a == yes")
+    with pytest.raises(InvalidAmount, match="underflow"):
+        m.buy("x", "b == yes", 400.0, given="a == yes")
+    assert 0.0 < m.price("b == no", given="a == yes") < 1.0
+    m.edit("x", "b == no", 0.5, given="a == yes")
+    assert math.isclose(m.price("b == no", given="a == yes"), 0.5)

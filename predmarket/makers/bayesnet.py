@@ -54,7 +54,13 @@ from typing import Any
 
 import numpy as np
 
-from predmarket.errors import CrossCliqueTrade, InvalidInput, InvalidNetwork, SpaceTooLarge
+from predmarket.errors import (
+    CrossCliqueTrade,
+    InvalidAmount,
+    InvalidInput,
+    InvalidNetwork,
+    SpaceTooLarge,
+)
 from predmarket.events import Event
 from predmarket.junction import JunctionTree, compile_structure
 from predmarket.junction.tree import MAX_TABLE
@@ -308,7 +314,26 @@ class BayesNetMaker:
         for t, x in zip(masses.tables, v):
             if x != 0.0:
                 factor = factor + t * x
+        self._check_representable(masses.clique, factor, parts)
         return FactoredPlan(cost, masses.clique, factor, self._version)
+
+    def _check_representable(self, clique: int, log_factor: np.ndarray,
+                             parts: Sequence[Event]) -> None:
+        """Refuse a move that would round a possible outcome's weight to 0.
+
+        Potentials are stored as floats scaled to maximum 1, so a weight falling more than
+        about :math:`e^{-745}` below the largest in its clique would become exactly 0: an
+        event would turn impossible without being observed."""
+        pot = self.tree.pot[clique]
+        spread = float(log_factor.max() - log_factor.min())
+        if spread < 600.0 and float(pot[pot > 0].min(initial=1.0)) > 1e-40:
+            return  # the product cannot underflow
+        moved = pot * np.exp(log_factor - log_factor.max())
+        if np.any((moved == 0) & (pot > 0)):
+            raise InvalidAmount(
+                f"the trade on {[str(p) for p in parts]!r} would underflow: it moves some "
+                f"outcomes' weights by a factor of e^{-spread:.0f} against others in their "
+                "clique, below the smallest positive float; trade a smaller amount")
 
     def commit(self, plan: FactoredPlan) -> float:
         """Make a planned move: :math:`\\phi_C \\leftarrow \\phi_C e^{\\Delta/b}`."""
