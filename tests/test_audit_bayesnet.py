@@ -410,3 +410,20 @@ def test_a_trade_that_would_underflow_a_clique_weight_is_refused_not_zeroed(shar
     assert 0.0 < m.price("b == no", given="a == yes") < 1.0
     m.edit("x", "b == no", 0.5, given="a == yes")
     assert math.isclose(m.price("b == no", given="a == yes"), 0.5)
+
+
+def test_junction_tree_refuses_negative_or_nan_factors_and_keeps_its_state():
+    from predmarket.errors import InvalidInput
+    from predmarket.junction import JunctionTree, compile_structure
+
+    jt = JunctionTree([2, 2], compile_structure(2, [(0,), (0, 1)]))
+    jt.multiply(0, np.array([[1.0, 3.0], [2.0, 1.0]]))
+    before = jt.marginal(0).copy(), jt.log_partition()
+    for factor in (np.array([[1.0, -1.0], [1.0, 1.0]]), np.array([[1.0, np.nan], [1.0, 1.0]]),
+                   np.array([[1.0, np.inf], [1.0, 1.0]])):
+        with pytest.raises(InvalidInput, match="clique 0"):
+            jt.multiply(0, factor)
+        with pytest.raises(InvalidInput, match="clique 0"):
+            jt.set_potential(0, factor)
+        np.testing.assert_array_equal(jt.marginal(0), before[0])
+        assert jt.log_partition() == before[1]

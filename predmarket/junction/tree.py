@@ -288,9 +288,9 @@ class JunctionTree:
         """Replace :math:`\\phi_C` by ``table * exp(log_scale)`` (no propagation yet)."""
         table = np.array(table, dtype=float)
         top = float(table.max())
-        if not top > 0 or not np.isfinite(top):
-            raise InvalidInput(f"clique {clique}: potential must be finite with a positive "
-                               f"entry")
+        if not top > 0 or not np.isfinite(top) or not float(table.min()) >= 0:
+            raise InvalidInput(f"clique {clique}: potential must be finite and non-negative "
+                               f"with a positive entry")
         self.pot[clique] = table / top
         self.log_scale[clique] = float(log_scale + math.log(top))
         self._log_z = None
@@ -309,8 +309,9 @@ class JunctionTree:
         """
         new = self.pot[clique] * factor
         top = float(new.max())
-        if not top > 0 or not np.isfinite(top):
-            raise InvalidInput(f"clique {clique}: the product has no positive finite entry")
+        if not top > 0 or not np.isfinite(top) or not float(new.min()) >= 0:
+            raise InvalidInput(f"clique {clique}: the product must be finite and "
+                               f"non-negative with a positive entry")
         if self._log_z is not None:
             hit = self._beliefs.get(clique)
             if hit is not None and hit[0] == self._tick:
