@@ -703,7 +703,8 @@ class BayesNetMarket(Market):
             self._latent_mode = "exact"
         else:
             self._latent_mode = "bound"
-        self._trades: list[tuple[tuple[int, ...], np.ndarray, float]] = []
+        # bound mode: (account, clique variables, log-factor, cost difference) per trade
+        self._trades: list[tuple[str, tuple[int, ...], np.ndarray, float]] = []
         self._undo: dict | None = None  # how to undo a relink while a trade is priced
 
     @property
