@@ -114,3 +114,35 @@ def test_runs_do_not_depend_on_hash_or_identity_order():
         outs.append(done.stdout)
     assert outs[0] == outs[1]
     assert '"prices"' in outs[0]
+
+
+def paradox_path(p: float, levels: int, days: int) -> np.ndarray:
+    from predmarket.logic.sentences import self_referential
+
+    def chi(n):
+        return self_referential(f"chi_{n}", n, p)
+
+    fam = threshold_family(chi, levels, name="chi")
+    li = LogicalInductor(TradingFirm(fam, weights="level"), sentences=lambda n: [chi(n)])
+    li.run(days)
+    assert li.verify()
+    return np.array([li.price(chi(n), n) for n in range(1, days + 1)])
+
+
+@pytest.mark.parametrize(("p", "levels"), [(0.15, 5), (0.55, 5), (0.85, 5), (0.02, 6)])
+def test_paradox_resistance_at_thresholds_no_test_was_tuned_on(p, levels):
+    """chi_n := "P_n(chi_n) < p" with the generic threshold family (not told p). With L
+    dyadic levels the family reaches p in [2^-L, 1 - 2^-L]: over days 201..300 the mean
+    of |P_n(chi_n) - p| is <= 0.01 and its maximum <= 2^-(L+1) (half the grid spacing);
+    the first 20 days are further off."""
+    err = np.abs(paradox_path(p, levels, 300) - p)
+    assert err[200:].mean() <= 0.01
+    assert err[200:].max() <= 2.0 ** -(levels + 1)
+    assert err[:20].mean() > err[200:].mean()
+
+
+def test_paradox_price_stops_at_the_grid_edge_beyond_its_reach():
+    """p = 0.02 is below 2^-4: the 4-level family cannot push the price under its lowest
+    threshold 1/16, so the price settles there (within 1e-3), 0.0425 away from p."""
+    path = paradox_path(0.02, 4, 200)
+    assert np.abs(path[150:] - 1 / 16).max() <= 1e-3

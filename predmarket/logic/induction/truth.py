@@ -187,9 +187,7 @@ class ConsistentWorlds:
             # common (pruning only catches those left with no open atom).
             newly_fixed = self.fixed.keys() - before
             added_ids = {id(c) for c in added}
-            touched = [
-                c[0] for c in self._constraints if id(c) in added_ids or c[1] & newly_fixed
-            ]
+            touched = [c[0] for c in self._constraints if id(c) in added_ids or c[1] & newly_fixed]
             if touched:
                 self.table(tuple(touched))
 
