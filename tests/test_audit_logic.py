@@ -146,3 +146,58 @@ def test_paradox_price_stops_at_the_grid_edge_beyond_its_reach():
     threshold 1/16, so the price settles there (within 1e-3), 0.0425 away from p."""
     path = paradox_path(0.02, 4, 200)
     assert np.abs(path[150:] - 1 / 16).max() <= 1e-3
+
+
+def test_worlds_market_bad_input_leaves_state_unchanged():
+    """Malformed sentences, unknown atoms, NaN/inf amounts and probabilities, contradictory
+    proofs, and any trade, proof or settlement after settlement each raise a named
+    PredmarketError, and prices, cash, ledger, maker cash and observations stay as they
+    were."""
+    from predmarket.errors import MarketClosed, PredmarketError, UnknownVariable
+    from predmarket.logic.worlds_market import WorldsMarket
+
+    m = WorldsMarket(["A", "B", "A | C"], liquidity=1.0)
+    m.open_account("x", 10.0)
+    m.buy("x", "A", 1.0)
+    m.target("x", "B & C", 0.3)
+
+    def state():
+        return (
+            np.asarray(m.probabilities()).tolist(),
+            m.cash("x"),
+            len(m.ledger),
+            m.maker_cash,
+            frozenset(m.observed),
+        )
+
+    bad = [
+        (InvalidInput, lambda: m.buy("x", "A &", 1.0)),
+        (UnknownVariable, lambda: m.buy("x", "D", 1.0)),
+        (InvalidInput, lambda: m.buy("x", "A", float("nan"))),
+        (InvalidInput, lambda: m.buy("x", "A", float("inf"))),
+        (InvalidInput, lambda: m.target("x", "A", float("nan"))),
+        (InvalidInput, lambda: m.edit("x", "A | B", float("nan"))),
+        (InvalidInput, lambda: m.observe("A & ~A")),
+    ]
+    for kind, call in bad:
+        before = state()
+        with pytest.raises(kind):
+            call()
+        assert state() == before
+    m.observe("A")
+    before = state()
+    with pytest.raises(InvalidInput, match="contradict"):
+        m.observe("~A")
+    assert state() == before
+    m.settle("A & B & C")
+    after_settlement = state()
+    for call in [
+        lambda: m.buy("x", "B", 1.0),
+        lambda: m.target("x", "B", 0.3),
+        lambda: m.observe("B"),
+        lambda: m.settle("A & B & C"),
+    ]:
+        with pytest.raises(MarketClosed):
+            call()
+        assert state() == after_settlement
+    assert issubclass(MarketClosed, PredmarketError)
