@@ -201,3 +201,22 @@ def test_worlds_market_bad_input_leaves_state_unchanged():
             call()
         assert state() == after_settlement
     assert issubclass(MarketClosed, PredmarketError)
+
+
+def test_many_constraints_beyond_the_table_limit_are_checked_by_the_solver():
+    """Twenty linked theorems over 21 atoms with max_atoms = 4 are accepted (the
+    consistency check goes to the SAT solver), and a day that contradicts them is refused
+    and leaves them as they were."""
+    from predmarket.errors import InvalidObservation
+    from predmarket.logic.induction.truth import ConsistentWorlds
+
+    w = ConsistentWorlds(max_atoms=4)
+    chain = [parse_sentence(f"x{i} | x{i + 1}") for i in range(20)]
+    w.add_theorems(chain)
+    assert w.table([parse_sentence("x3")]).tolist() == [[False], [True]]
+    # with x0 and x2 false, "x0 | x1" needs x1 true and "x0 | x2 | ~x1" needs it false
+    bad = [parse_sentence(f"~x{i}") for i in range(0, 21, 2)] + [parse_sentence("x0 | x2 | ~x1")]
+    with pytest.raises(InvalidObservation, match="inconsistent"):
+        w.add_theorems(bad)
+    assert w.fixed == {} and [c[0] for c in w._constraints] == chain
+    assert w.table([parse_sentence("x1 & x2")]).tolist() == [[False], [True]]

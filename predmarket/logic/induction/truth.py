@@ -189,7 +189,9 @@ class ConsistentWorlds:
             added_ids = {id(c) for c in added}
             touched = [c[0] for c in self._constraints if id(c) in added_ids or c[1] & newly_fixed]
             if touched:
-                self.table(tuple(touched))
+                # one sentence, their conjunction: a satisfiability check, which goes to
+                # the SAT solver beyond max_atoms open atoms instead of being refused
+                self.table((And(*touched),))
 
     def _prune(self) -> None:
         kept = []
