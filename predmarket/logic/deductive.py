@@ -366,6 +366,11 @@ class PriceAtomProcess(ProcessBase):
             raise InvalidInput(f"PriceAtomProcess settles price atoms; got {atom!r}")
         self._atoms.setdefault(atom, None)
 
+    def keep_only(self, atoms: Iterable[PriceAtom]) -> None:
+        """Forget registered atoms not in ``atoms`` (undo :meth:`add` after a failed day)."""
+        keep = set(atoms)
+        self._atoms = {a: None for a in self._atoms if a in keep}
+
     def theorems(self, day: int) -> frozenset:
         day = _check_day(day)
         out = []

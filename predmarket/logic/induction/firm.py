@@ -134,6 +134,19 @@ class TradingFirm:
         """Unsettled sentences some trader holds shares of (in first-held order)."""
         return [s for s, ks in self._holders.items() if ks]
 
+    def snapshot(self) -> tuple:
+        """Every account's cash, shares and lowest value, and who holds what, for
+        :meth:`restore`."""
+        accounts = [(a.cash, dict(a.shares), a.lowest) for a in self.accounts]
+        return accounts, {s: set(ks) for s, ks in self._holders.items()}
+
+    def restore(self, state: tuple) -> None:
+        """Go back to the holdings of a :meth:`snapshot` (taken with the same traders)."""
+        accounts, holders = state
+        for account, (cash, shares, lowest) in zip(self.accounts, accounts, strict=True):
+            account.cash, account.shares, account.lowest = cash, shares, lowest
+        self._holders = holders
+
     def settle(self, truths: Mapping[Any, bool]) -> None:
         """Pay out settled sentences into cash for every holder."""
         for s, truth in truths.items():

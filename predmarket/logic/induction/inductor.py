@@ -174,7 +174,32 @@ class LogicalInductor:
         return got
 
     def step(self) -> dict:
-        """Run day :math:`n+1`; returns ``{sentence: price}``."""
+        """Run day :math:`n+1`; returns ``{sentence: price}``.
+
+        If the day fails (malformed or contradictory theorems, a trader's bad trade, the
+        market maker finding no prices), the error propagates and the inductor is left as
+        it was before the call: theorems, plausible worlds, accounts and registered price
+        atoms.
+        """
+        state = (
+            self.theorems,
+            set(self._open),
+            self.worlds.snapshot(),
+            self.firm.snapshot(),
+            self.price_atoms.atoms,
+        )
+        try:
+            return self._step()
+        except BaseException:
+            theorems, open_, worlds, firm, atoms = state
+            self.theorems = theorems
+            self._open = open_
+            self.worlds.restore(worlds)
+            self.firm.restore(firm)
+            self.price_atoms.keep_only(atoms)
+            raise
+
+    def _step(self) -> dict:
         n = self.day + 1
         theorems = self._theorems_on(n)
         if not self.theorems <= theorems:

@@ -136,9 +136,34 @@ class ConsistentWorlds:
         return f
 
     def add_theorems(self, theorems: Iterable[Any]) -> None:
-        """Add proven sentences (refutations arrive as negations)."""
+        """Add proven sentences (refutations arrive as negations).
+
+        Raises :class:`~predmarket.errors.InvalidInput` if no world satisfies the theorems
+        together, and then keeps the theorems it had before the call.
+        """
+        state = self.snapshot()
+        try:
+            self._add_theorems(list(theorems))
+        except BaseException:
+            self.restore(state)
+            raise
+
+    def snapshot(self) -> tuple:
+        """The theorems held now, for :meth:`restore`."""
+        return dict(self.fixed), list(self._constraints)
+
+    def restore(self, state: tuple) -> None:
+        """Go back to the theorems of a :meth:`snapshot`."""
+        fixed, constraints = state
+        if fixed != self.fixed or len(constraints) != len(self._constraints):
+            self._cache.clear()
+        self.fixed = dict(fixed)
+        self._constraints = list(constraints)
+
+    def _add_theorems(self, pending: list) -> None:
         changed = False
-        pending = list(theorems)
+        before = set(self.fixed)
+        added: list = []
         for t in pending:
             lit = _literal(t)
             if lit is not None:
@@ -151,11 +176,22 @@ class ConsistentWorlds:
                     self.fixed[atom] = value
                     changed = True
             else:
-                self._constraints.append((t, frozenset(t.free_symbols), self.evaluator(t)))
+                constraint = (t, frozenset(t.free_symbols), self.evaluator(t))
+                self._constraints.append(constraint)
+                added.append(constraint)
                 changed = True
         if changed:
             self._cache.clear()
             self._prune()
+            # Constraints that gained a theorem or a fixed atom must still have a world in
+            # common (pruning only catches those left with no open atom).
+            newly_fixed = self.fixed.keys() - before
+            added_ids = {id(c) for c in added}
+            touched = [c[0] for c in self._constraints if id(c) in added_ids or c[1] & newly_fixed]
+            if touched:
+                # one sentence, their conjunction: a satisfiability check, which goes to
+                # the SAT solver beyond max_atoms open atoms instead of being refused
+                self.table((And(*touched),))
 
     def _prune(self) -> None:
         kept = []
