@@ -71,6 +71,18 @@ def sum_except(joint: np.ndarray, keep) -> np.ndarray:
     return joint.sum(axis=tuple(a for a in range(joint.ndim) if a not in keep))
 
 
+
+def multiply_random_clique(jt: JunctionTree, joint: np.ndarray, rng) -> np.ndarray:
+    """Multiply a random clique of ``jt`` by a random positive factor; return the brute-force
+    joint multiplied by the same factor."""
+    c = int(rng.integers(len(jt.cliques)))
+    factor = rng.uniform(0.1, 5.0, size=jt.shapes[c])
+    jt.multiply(c, factor)
+    view = [1] * joint.ndim
+    for a, k in zip(jt.cliques[c], factor.shape):
+        view[a] = k
+    return joint * factor.reshape(view)
+
 networks = st.builds(
     lambda seed, n, link: random_network(np.random.default_rng(seed), n, link=link),
     st.integers(0, 2**32 - 1), st.integers(1, 9), st.sampled_from([0.0, 0.2, 0.5, 0.9]))
@@ -136,13 +148,7 @@ def test_incremental_propagation_equals_full_calibration(net, seed):
     jt = tree_of(net)
     joint = brute_joint(net)
     for _ in range(int(rng.integers(1, 6))):
-        c = int(rng.integers(len(jt.cliques)))
-        factor = rng.uniform(0.1, 5.0, size=jt.shapes[c])
-        jt.multiply(c, factor)
-        view = [1] * joint.ndim
-        for a, k in zip(jt.cliques[c], factor.shape):
-            view[a] = k
-        joint = joint * factor.reshape(view)
+        joint = multiply_random_clique(jt, joint, rng)
         # ask for one random clique (lazy path) before the others
         probe = int(rng.integers(len(jt.cliques)))
         np.testing.assert_allclose(jt.belief(probe)[0],
@@ -269,13 +275,7 @@ def test_pruned_refresh_matches_brute_force_after_each_change(net, seed):
     rng = np.random.default_rng(seed)
     jt, joint = tree_of(net), brute_joint(net)
     for _ in range(int(rng.integers(1, 12))):
-        c = int(rng.integers(len(jt.cliques)))
-        factor = rng.uniform(0.1, 5.0, size=jt.shapes[c])
-        jt.multiply(c, factor)
-        view = [1] * joint.ndim
-        for a, k in zip(jt.cliques[c], factor.shape):
-            view[a] = k
-        joint = joint * factor.reshape(view)
+        joint = multiply_random_clique(jt, joint, rng)
         for v, m in enumerate(jt.marginals()):
             np.testing.assert_allclose(m, sum_except(joint, [v]) / joint.sum(), atol=1e-12)
         assert math.isclose(jt.log_partition(), math.log(joint.sum()), rel_tol=1e-11,
